@@ -1,0 +1,69 @@
+"""The 五比五赛 scoring service: a Flask JSON API for the "five comparisons, five competitions"."""
+from __future__ import annotations
+
+import logging
+
+from flask import Flask
+
+
+def create_app(settings: dict | None = None) -> Flask:
+    """Build the app. `settings` overrides what `config.load()` reads from the environment."""
+    import config
+
+    from . import cli, http, models  # noqa: F401 - models: every table registered
+    from .api import Api, JSONProvider
+    from .extensions import db, migrate
+
+    app = Flask(__name__, instance_relative_config=True)
+    app.json_provider_class = JSONProvider
+    app.json = JSONProvider(app)
+    app.config.from_mapping(config.load())
+    app.config.from_mapping(API_SETTINGS)
+    app.config.from_mapping(settings or {})
+    logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    db.init_app(app)
+    migrate.init_app(app, db)
+    api = Api(app)
+    http.init_app(app)
+    register_blueprints(app, api)
+    cli.init_app(app)
+    return app
+
+
+API_SETTINGS = {
+    "API_TITLE": "五比五赛 scoring service",
+    "API_VERSION": "v1",
+    "OPENAPI_VERSION": "3.0.3",
+    "OPENAPI_URL_PREFIX": "/api",
+    "OPENAPI_JSON_PATH": "openapi.json",
+    "OPENAPI_SWAGGER_UI_PATH": "docs",
+    "OPENAPI_SWAGGER_UI_URL": "/api/docs/assets/",  # served from the package: no CDN on site
+    "API_SPEC_OPTIONS": {
+        "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
+        "security": [{"bearerAuth": []}],
+    },
+    "JSON_SORT_KEYS": False,
+}
+
+
+def register_blueprints(app: Flask, api) -> None:
+    from .audit.routes import blp as audit
+    from .auth.routes import blp as auth
+    from .competitions.routes import blp as competitions
+    from .entries.routes import blp as entries
+    from .entries.schemas import EntryBatchIn, EntryIn
+    from .health import bp as health
+    from .periods.routes import blp as periods
+    from .reports.routes import blp as reports
+    from .standings.routes import blp as standings
+    from .vetoes.routes import blp as vetoes
+    from .wall.routes import bp as wall
+
+    for blueprint in (auth, competitions, entries, vetoes, periods, standings, reports, audit):
+        api.register_blueprint(blueprint)
+    for name, schema in (("EntryIn", EntryIn), ("EntryBatchIn", EntryBatchIn)):
+        if name not in api.spec.components.schemas:
+            api.spec.components.schema(name, schema=schema)
+    app.register_blueprint(health)
+    app.register_blueprint(wall)

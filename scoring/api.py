@@ -1,0 +1,147 @@
+"""The HTTP conventions of CONTRACT.md §2: problem+json errors, JSON numbers, pagination."""
+from __future__ import annotations
+
+import json
+import logging
+from decimal import Decimal
+from urllib.parse import urlencode
+
+import marshmallow as ma
+from flask import current_app, request
+from flask.json.provider import DefaultJSONProvider
+from flask_smorest import Api as _Api
+from sqlalchemy import func, select
+from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.http import HTTP_STATUS_CODES
+
+from .extensions import db
+
+log = logging.getLogger(__name__)
+PROBLEM = "application/problem+json"
+
+
+class Problem(Exception):  # noqa: N818 - RFC 9457 calls it a problem
+    """Raised anywhere below a route to answer with RFC 9457 problem details."""
+
+    def __init__(self, status: int, detail: str, errors: dict | None = None, headers=None):
+        super().__init__(detail)
+        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers or {}
+
+
+def problem_response(status: int, detail: str | None = None, errors: dict | None = None, headers=None):
+    body = {
+        "type": "about:blank",
+        "title": HTTP_STATUS_CODES.get(status, "Error"),
+        "status": status,
+        "detail": detail or HTTP_STATUS_CODES.get(status, "Error"),
+    }
+    if errors:
+        body["errors"] = errors
+    response = current_app.response_class(
+        json.dumps(body, ensure_ascii=False), status=status, mimetype=PROBLEM
+    )
+    for name, value in (headers or {}).items():
+        response.headers[name] = value
+    return response
+
+
+def _flatten_messages(messages) -> dict:
+    """webargs nests errors by location ({"json": {"points": [...]}}); clients want field names."""
+    if isinstance(messages, dict):
+        flat: dict = {}
+        for location, errors in messages.items():
+            if location in ("json", "query", "form", "querystring", "headers", "view_args"):
+                if isinstance(errors, dict):
+                    flat.update(errors)
+                else:
+                    flat.setdefault("_body", []).extend(errors if isinstance(errors, list) else [errors])
+            else:
+                flat[location] = errors
+        return flat
+    return {"_body": messages if isinstance(messages, list) else [messages]}
+
+
+class Api(_Api):
+    def _register_error_handlers(self):
+        self._app.register_error_handler(HTTPException, self.handle_http_exception)
+        self._app.register_error_handler(Problem, lambda e: problem_response(e.status, e.detail, e.errors, e.headers))
+        self._app.register_error_handler(Exception, self.handle_unexpected)
+
+    def handle_http_exception(self, error: HTTPException):
+        data = getattr(error, "data", None) or {}
+        errors = _flatten_messages(data["messages"]) if "messages" in data else None
+        status = error.code or 500
+        if status == 400 and errors and "_body" in errors:
+            detail = "The body is not valid JSON."
+            errors = None
+        elif status == 422:
+            detail = "Some fields are invalid: " + ", ".join(sorted(errors or {}))
+        else:
+            detail = data.get("message") or error.description
+        headers = dict(data.get("headers") or {})
+        if status == 405 and error.get_response().headers.get("Allow"):
+            headers["Allow"] = error.get_response().headers["Allow"]
+        if status >= 500:
+            detail = HTTP_STATUS_CODES.get(status)
+        return problem_response(status, detail, errors, headers)
+
+    def handle_unexpected(self, error: Exception):
+        from sqlalchemy.exc import DBAPIError
+
+        if isinstance(error, DBAPIError) and error.connection_invalidated or _is_unavailable(error):
+            log.warning("database unavailable: %s", error)
+            return problem_response(503, "The database is unavailable; try again shortly.",
+                                    headers={"Retry-After": "5"})
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        return problem_response(500, InternalServerError.description)
+
+
+def _is_unavailable(error: Exception) -> bool:
+    from sqlalchemy.exc import OperationalError
+
+    return isinstance(error, OperationalError) and current_app.config.get(
+        "SQLALCHEMY_DATABASE_URI", ""
+    ).startswith("postgresql")
+
+
+class JSONProvider(DefaultJSONProvider):
+    """Chinese stays Chinese; points are JSON numbers, read and written exactly."""
+
+    ensure_ascii = False
+    sort_keys = False
+
+    @staticmethod
+    def default(o):
+        if isinstance(o, Decimal):
+            # A two-place Decimal turned float prints back as the same shortest decimal text.
+            return float(o)
+        return DefaultJSONProvider.default(o)
+
+    def loads(self, s, **kwargs):
+        kwargs.setdefault("parse_float", Decimal)
+        return super().loads(s, **kwargs)
+
+
+class PageArgs(ma.Schema):
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
+
+
+def paginate(stmt, args: dict):
+    """Run a select for one page; returns (rows, headers with X-Total-Count and Link)."""
+    page, per_page = args["page"], args["per_page"]
+    total = db.session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+    rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
+    last = max(1, -(-total // per_page))
+    query = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
+
+    def link(p: int, rel: str) -> str:
+        return f'<{request.base_url}?{urlencode({**query, "page": p, "per_page": per_page})}>; rel="{rel}"'
+
+    links = [link(1, "first"), link(last, "last")]
+    if page > 1:
+        links.append(link(page - 1, "prev"))
+    if page < last:
+        links.append(link(page + 1, "next"))
+    return rows, {"X-Total-Count": str(total), "Link": ", ".join(links)}
+

@@ -1,0 +1,69 @@
+from flask import g, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from ..api import Problem, paginate
+from ..extensions import db
+from .access import roles
+from .models import User
+from .operations import create_user, issue_token, login, revoke_tokens
+from .schemas import RevokedOut, TokenIn, TokenOut, UserCreatedOut, UserFilter, UserIn, UserOut
+
+blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and users.")
+
+
+@blp.post("/auth/token")
+@blp.arguments(TokenIn)
+@blp.response(200, TokenOut)
+@blp.alt_response(401, description="Wrong username or password (the answer does not say which).")
+@blp.alt_response(429, description="Too many failed logins from this name or address.")
+def post_token(data):
+    issued = login(data["username"], data["password"], request.remote_addr or "")
+    db.session.commit()  # a failure is recorded too: it counts towards the rate limit
+    if issued is None:
+        raise Problem(401, "Wrong username or password.")
+    token, row = issued
+    return {"token": token, "role": row.user.role, "expires_at": row.expires_at}
+
+
+@blp.post("/auth/token/revoke")
+@roles("admin", "supervisor", "viewer", "display")
+@blp.response(200, RevokedOut)
+def post_revoke_own():
+    """Revoke the token this request carries (log out)."""
+    revoked = revoke_tokens(g.user, g.token.id)
+    db.session.commit()
+    return {"revoked": revoked}
+
+
+@blp.get("/users")
+@roles("admin")
+@blp.arguments(UserFilter, location="query")
+@blp.response(200, UserOut(many=True))
+def list_users(args):
+    return paginate(select(User).order_by(User.id), args)
+
+
+@blp.post("/users")
+@roles("admin")
+@blp.arguments(UserIn)
+@blp.response(201, UserCreatedOut)
+def post_user(data):
+    """Create a user; the answer carries their first token (shown once)."""
+    user = create_user(data["username"], data["role"], data["password"], data["competition"], data["sections"])
+    token, row = issue_token(user)
+    db.session.commit()
+    return {**UserOut().dump(user), "token": token, "expires_at": row.expires_at}
+
+
+@blp.post("/users/<int:user_id>/tokens/revoke")
+@roles("admin")
+@blp.response(200, RevokedOut)
+def post_revoke_user(user_id):
+    """Revoke every token of a user, effective at once."""
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise Problem(404, f"No user {user_id}.")
+    revoked = revoke_tokens(user)
+    db.session.commit()
+    return {"revoked": revoked}

@@ -1,0 +1,47 @@
+import marshmallow as ma
+
+from ..api import PageArgs
+from ..fields import Strict
+from .models import ROLES
+
+
+class TokenIn(Strict):
+    username = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=80))
+    password = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=200))
+
+
+class TokenOut(ma.Schema):
+    token = ma.fields.String()
+    role = ma.fields.String()
+    expires_at = ma.fields.DateTime()
+
+
+class UserIn(Strict):
+    username = ma.fields.String(required=True, validate=[
+        ma.validate.Length(min=1, max=80), ma.validate.Regexp(r"^[\w.@-]+$", error="Letters, digits, . @ - _ only.")])
+    password = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(min=8, max=200))
+    role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
+    competition = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    sections = ma.fields.List(ma.fields.String(), load_default=list)
+
+
+class UserOut(ma.Schema):
+    id = ma.fields.Integer()
+    username = ma.fields.String()
+    role = ma.fields.String()
+    competition = ma.fields.Integer(attribute="competition_id", allow_none=True)
+    sections = ma.fields.Function(lambda u: sorted(s.code for s in u.sections))
+    created_at = ma.fields.DateTime()
+
+
+class UserCreatedOut(UserOut):
+    token = ma.fields.String()
+    expires_at = ma.fields.DateTime()
+
+
+class RevokedOut(ma.Schema):
+    revoked = ma.fields.Integer()
+
+
+class UserFilter(PageArgs):
+    pass

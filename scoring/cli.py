@@ -1,0 +1,88 @@
+"""Commands: `flask --app wsgi users create …`, `demo`, `scheduler`, `tallies check|rebuild`."""
+from __future__ import annotations
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+from .extensions import db
+
+users = AppGroup("users", help="Users and their tokens.")
+tallies_cli = AppGroup("tallies", help="The per-subject aggregates behind the boards.")
+
+
+@users.command("create")
+@click.argument("name")
+@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "viewer", "display"]))
+@click.option("--password", default=None, help="Lets the user log in at /api/v1/auth/token.")
+@click.option("--sections", default="", help="Section codes for a supervisor, e.g. LJ-01,LJ-02.")
+@click.option("--competition", type=int, default=None, help="The competition id (needed with --sections).")
+def create_user_command(name, role, password, sections, competition):
+    """Make a user and print a bearer token for it."""
+    from .api import Problem
+    from .auth.operations import create_user, issue_token
+
+    codes = [c.strip() for c in sections.split(",") if c.strip()]
+    if codes and competition is None and role == "supervisor":
+        competition = _only_competition()
+    try:
+        user = create_user(name, role, password, competition, codes)
+        token, row = issue_token(user)
+    except Problem as problem:
+        db.session.rollback()
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in (problem.errors or {}).items())
+        raise click.ClickException(f"{problem.detail} {detail}".strip()) from None
+    db.session.commit()
+    click.echo(f"user {user.username} ({user.role}) created; token (shown once, valid until "
+               f"{row.expires_at:%Y-%m-%d}):")
+    click.echo(token)
+
+
+def _only_competition() -> int | None:
+    from sqlalchemy import select
+
+    from .competitions.models import Competition
+
+    ids = db.session.scalars(select(Competition.id)).all()
+    return ids[0] if len(ids) == 1 else None
+
+
+@click.command("demo")
+@click.option("--if-empty", is_flag=True, help="Do nothing when a competition is already stored.")
+def demo_command(if_empty):
+    """Load the demo competition: the 121 km outer ring road of the seed article."""
+    from .demo import load_demo
+
+    load_demo(if_empty=if_empty)
+
+
+@tallies_cli.command("check")
+@click.option("--repair", is_flag=True, help="Rebuild them when they drifted.")
+def tallies_check(repair):
+    """Compare the aggregates with a recomputation from the entries."""
+    from .standings.consistency import check_tallies
+
+    drift = check_tallies(repair=repair)
+    db.session.commit()
+    click.echo(f"{len(drift)} aggregate rows drifted" + (" (repaired)" if drift and repair else ""))
+    for key, (stored, wanted) in list(drift.items())[:20]:
+        click.echo(f"  {key}: stored {stored}, entries say {wanted}")
+
+
+@tallies_cli.command("rebuild")
+def tallies_rebuild():
+    """Recompute every aggregate from the entries."""
+    from .standings import tallies
+
+    tallies.rebuild()
+    db.session.commit()
+    click.echo("aggregates rebuilt")
+
+
+def init_app(app: Flask) -> None:
+    from .scheduler.cli import scheduler_command
+
+    app.cli.add_command(users)
+    app.cli.add_command(tallies_cli)
+    app.cli.add_command(demo_command)
+    app.cli.add_command(scheduler_command)

@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..extensions import db
+from ..types import Points, UTCDateTime, utcnow
+
+
+class Competition(db.Model):
+    __tablename__ = "competitions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    organizer: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64))
+    # Criterion codes, comma-separated, in the order that breaks equal totals.
+    tie_break_codes: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # Bumped in the same transaction as every change that can move a board: the leaderboard's
+    # ETag and response cache are keyed by it, so no worker or host ever serves a stale board.
+    revision: Mapped[int] = mapped_column(default=0)
+
+    criteria: Mapped[list[Criterion]] = relationship(
+        back_populates="competition", order_by="Criterion.position"
+    )
+
+    @property
+    def tie_break(self) -> list[str]:
+        return self.tie_break_codes.split(",")
+
+
+class Criterion(db.Model):
+    __tablename__ = "criteria"
+    __table_args__ = (UniqueConstraint("competition_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    weight: Mapped[Decimal] = mapped_column(Points)
+    bonus_cap: Mapped[Decimal] = mapped_column(Points)
+    position: Mapped[int]
+
+    competition: Mapped[Competition] = relationship(back_populates="criteria")
+    items: Mapped[list[Item]] = relationship(order_by="Item.position", lazy="selectin")
+
+
+class Item(db.Model):
+    """An assessment item (考核细则) of a criterion; item codes are unique within a competition."""
+
+    __tablename__ = "items"
+    __table_args__ = (UniqueConstraint("competition_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"))
+    criterion_id: Mapped[int] = mapped_column(ForeignKey("criteria.id"), index=True)
+    code: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str] = mapped_column(String(200))
+    max_points: Mapped[Decimal] = mapped_column(Points)
+    position: Mapped[int]
+
+
+class Section(db.Model):
+    """A road section (标段)."""
+
+    __tablename__ = "sections"
+    __table_args__ = (UniqueConstraint("competition_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    start_km: Mapped[Decimal] = mapped_column(Numeric(8, 3))
+    end_km: Mapped[Decimal] = mapped_column(Numeric(8, 3))
+    contractor: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Team(db.Model):
+    """A Party-member commando team (党员突击队), working on one section."""
+
+    __tablename__ = "teams"
+    __table_args__ = (UniqueConstraint("competition_id", "code"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"), index=True)
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
+    code: Mapped[str] = mapped_column(String(40))
+    name: Mapped[str] = mapped_column(String(200))
+    leader: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    section: Mapped[Section] = relationship(lazy="joined")

@@ -1,0 +1,140 @@
+from __future__ import annotations
+
+from decimal import Decimal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import marshmallow as ma
+from marshmallow import validates_schema
+
+from ..fields import Code, PointsField, Strict, Text
+from ..standings.engine import CRITERIA, DEFAULT_TIE_BREAK
+
+
+class ItemIn(Strict):
+    code = Code(required=True)
+    name = Text(200, required=True)
+    max_points = PointsField(required=True, low="0.01")
+
+
+class CriterionIn(Strict):
+    code = ma.fields.String(required=True, validate=ma.validate.OneOf(CRITERIA))
+    name = Text(200, required=True)
+    weight = PointsField(required=True, low="0.01")
+    bonus_cap = PointsField(load_default=Decimal("0.00"))
+    items = ma.fields.List(ma.fields.Nested(ItemIn), required=True, validate=ma.validate.Length(min=1, max=50))
+
+    @validates_schema
+    def weight_is_items_sum(self, data, **_):
+        total = sum((item["max_points"] for item in data["items"]), Decimal(0))
+        if total != data["weight"]:
+            raise ma.ValidationError(
+                f"The items' max_points add up to {total}, not the weight {data['weight']}.", "items"
+            )
+
+
+def _timezone(value: str) -> None:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ma.ValidationError("Not a known time zone (e.g. Asia/Shanghai).") from None
+
+
+class CompetitionIn(Strict):
+    name = Text(200, required=True)
+    organizer = Text(200, required=True)
+    timezone = ma.fields.String(load_default="Asia/Shanghai", validate=_timezone)
+    criteria = ma.fields.List(ma.fields.Nested(CriterionIn), required=True)
+    tie_break = ma.fields.List(
+        ma.fields.String(validate=ma.validate.OneOf(CRITERIA)), load_default=list(DEFAULT_TIE_BREAK)
+    )
+
+    @validates_schema
+    def five_criteria(self, data, **_):
+        codes = [c["code"] for c in data["criteria"]]
+        if sorted(codes) != sorted(CRITERIA):
+            raise ma.ValidationError(
+                f"The criteria must be exactly the five codes {', '.join(CRITERIA)}, each once.", "criteria"
+            )
+        weights = sum((c["weight"] for c in data["criteria"]), Decimal(0))
+        if weights != 100:
+            raise ma.ValidationError(f"The weights add up to {weights}, not 100.", "criteria")
+        items = [i["code"] for c in data["criteria"] for i in c["items"]]
+        doubled = sorted({code for code in items if items.count(code) > 1})
+        if doubled:
+            raise ma.ValidationError(f"Item codes must be unique: {', '.join(doubled)}.", "criteria")
+        if len(set(data["tie_break"])) != len(data["tie_break"]):
+            raise ma.ValidationError("Each criterion may appear once.", "tie_break")
+
+
+class ItemOut(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    max_points = PointsField()
+
+
+class CriterionOut(ma.Schema):
+    code = ma.fields.String()
+    name = ma.fields.String()
+    weight = PointsField()
+    bonus_cap = PointsField()
+    items = ma.fields.List(ma.fields.Nested(ItemOut))
+
+
+class CompetitionOut(ma.Schema):
+    id = ma.fields.Integer()
+    name = ma.fields.String()
+    organizer = ma.fields.String()
+    timezone = ma.fields.String()
+    tie_break = ma.fields.List(ma.fields.String())
+    created_at = ma.fields.DateTime()
+
+
+class CompetitionDetail(CompetitionOut):
+    criteria = ma.fields.List(ma.fields.Nested(CriterionOut))
+
+
+class SectionIn(Strict):
+    code = Code(required=True)
+    name = Text(200, required=True)
+    start_km = ma.fields.Decimal(required=True, places=3, allow_nan=False, validate=ma.validate.Range(0, 10000))
+    end_km = ma.fields.Decimal(required=True, places=3, allow_nan=False, validate=ma.validate.Range(0, 10000))
+    contractor = Text(200, required=True)
+
+    @validates_schema
+    def ordered(self, data, **_):
+        if data["end_km"] <= data["start_km"]:
+            raise ma.ValidationError("Must be past start_km.", "end_km")
+
+
+class SectionOut(ma.Schema):
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    name = ma.fields.String()
+    start_km = ma.fields.Decimal(as_string=False)
+    end_km = ma.fields.Decimal(as_string=False)
+    chainage = ma.fields.Method("_chainage")
+    contractor = ma.fields.String()
+
+    def _chainage(self, section) -> str:
+        """The site's own notation, K12+300 – K25+000."""
+
+        def k(km: Decimal) -> str:
+            metres = int(round(km * 1000))
+            return f"K{metres // 1000}+{metres % 1000:03d}"
+
+        return f"{k(section.start_km)}–{k(section.end_km)}"
+
+
+class TeamIn(Strict):
+    code = Code(required=True)
+    name = Text(200, required=True)
+    leader = Text(100, required=True)
+    section = ma.fields.String(required=True)
+
+
+class TeamOut(ma.Schema):
+    id = ma.fields.Integer()
+    code = ma.fields.String()
+    name = ma.fields.String()
+    leader = ma.fields.String()
+    section = ma.fields.Function(lambda team: team.section.code)

@@ -1,0 +1,65 @@
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+
+from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from ..auth.models import User
+from ..competitions.models import Section, Team
+from ..extensions import db
+from ..types import Points, UTCDateTime, utcnow
+
+STATUSES = ("counted", "late", "void")
+
+
+class Entry(db.Model):
+    """One score posting from a tablet: a deduction (扣分) or a bonus (加分).
+
+    Never edited: a correction is a void (an `EntryVoid` row) plus a new entry. `status` is the
+    entry's standing for the boards: `late` when it arrived for a closed month (it counts once the
+    month is reopened), `void` once voided.
+    """
+
+    __tablename__ = "entries"
+    __table_args__ = (
+        UniqueConstraint("competition_id", "client_id"),
+        Index("ix_entries_competition_period_status", "competition_id", "period", "status"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"))
+    client_id: Mapped[str] = mapped_column(String(64))
+    section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    criterion: Mapped[str] = mapped_column(String(20))
+    item: Mapped[str | None] = mapped_column(String(20))
+    kind: Mapped[str] = mapped_column(String(10))
+    points: Mapped[Decimal] = mapped_column(Points)
+    observed_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    period: Mapped[str] = mapped_column(String(7))
+    note: Mapped[str | None] = mapped_column(Text)
+    lat: Mapped[float | None] = mapped_column(Float)
+    lon: Mapped[float | None] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(10))
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+
+    section: Mapped[Section] = relationship(lazy="joined")
+    team: Mapped[Team | None] = relationship(lazy="joined")
+    supervisor: Mapped[User] = relationship(lazy="joined")
+    void: Mapped[EntryVoid | None] = relationship(lazy="joined")
+
+
+class EntryVoid(db.Model):
+    """Who voided an entry, when and why. One per entry; the entry itself stays."""
+
+    __tablename__ = "entry_voids"
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
+    reason: Mapped[str] = mapped_column(Text)
+    voided_by_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    voided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    voided_by: Mapped[User] = relationship(lazy="joined")

@@ -1,0 +1,229 @@
+"""Posting and voiding entries. These change data; the caller commits.
+
+Tablets resend. Every entry carries a `client_id` made on the tablet and the database holds it
+unique per competition, so an entry is stored once however often, and however concurrently, it
+arrives: the INSERT skips ids already present (ON CONFLICT DO NOTHING) and those are then compared
+with what is stored: the same content is a duplicate, other content a conflict.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from zoneinfo import ZoneInfo
+
+import marshmallow as ma
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..api import Problem
+from ..audit.operations import record, record_many
+from ..auth.models import User
+from ..competitions.models import Competition, Section, Team
+from ..competitions.operations import bump_revision
+from ..extensions import db
+from ..periods.operations import lock_periods
+from ..standings import tallies
+from ..types import utcnow
+from .models import Entry, EntryVoid
+from .schemas import EntryIn
+
+# A tablet's clock may run a little fast; anything further ahead is a typo.
+FUTURE_SLACK = timedelta(hours=24)
+_entry_schema = EntryIn()
+
+
+@dataclass
+class Outcome:
+    client_id: str | None
+    status: str  # created | duplicate | conflict | invalid | forbidden
+    entry_id: int | None = None
+    errors: dict | None = None
+
+
+def period_of(observed_at, timezone: str) -> str:
+    """The month of `observed_at` on the competition's own calendar."""
+    return observed_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
+
+
+class _Rulebook:
+    """A competition's sections, teams and items, loaded once per request."""
+
+    def __init__(self, competition: Competition):
+        cid = competition.id
+        self.competition = competition
+        self.sections = {s.code: s for s in db.session.scalars(select(Section).where(Section.competition_id == cid))}
+        self.teams = {t.code: t for t in db.session.scalars(select(Team).where(Team.competition_id == cid))}
+        self.item_criterion = {
+            code: criterion
+            for c in competition.criteria
+            for code, criterion in ((i.code, c.code) for i in c.items)
+        }
+        self.now = utcnow()
+
+    def check(self, data: dict, user: User) -> tuple[dict, bool]:
+        """Field errors of an entry against this competition; True with them when it is the role."""
+        section = self.sections.get(data["section"])
+        if section is None:
+            return {"section": [f"Unknown section {data['section']}."]}, False
+        if user.role == "supervisor" and section.id not in user.section_ids:
+            return {"section": [f"Section {section.code} is not assigned to {user.username}."]}, True
+        errors = {}
+        if data["team"] is not None:
+            team = self.teams.get(data["team"])
+            if team is None:
+                errors["team"] = [f"Unknown team {data['team']}."]
+            elif team.section_id != section.id:
+                errors["team"] = [f"Team {team.code} belongs to section {team.section.code}, not {section.code}."]
+        if data["item"] is not None:
+            criterion = self.item_criterion.get(data["item"])
+            if criterion is None:
+                errors["item"] = [f"Unknown item {data['item']}."]
+            elif criterion != data["criterion"]:
+                errors["item"] = [f"Item {data['item']} belongs to {criterion}, not {data['criterion']}."]
+        if data["observed_at"] > self.now + FUTURE_SLACK:
+            errors["observed_at"] = ["Lies in the future."]
+        return errors, False
+
+    def row(self, data: dict, user: User) -> dict:
+        location = data["location"] or {}
+        return {
+            "competition_id": self.competition.id,
+            "client_id": data["client_id"],
+            "section_id": self.sections[data["section"]].id,
+            "team_id": self.teams[data["team"]].id if data["team"] else None,
+            "criterion": data["criterion"],
+            "item": data["item"],
+            "kind": data["kind"],
+            "points": data["points"],
+            "observed_at": data["observed_at"],
+            "period": period_of(data["observed_at"], self.competition.timezone),
+            "note": data["note"],
+            "lat": location.get("lat"),
+            "lon": location.get("lon"),
+            "received_at": self.now,
+            "supervisor_id": user.id,
+        }
+
+
+_CONTENT = ("section_id", "team_id", "criterion", "item", "kind", "points", "note", "lat", "lon")
+
+
+def _same_content(row: dict, entry: Entry) -> bool:
+    return all(row[f] == getattr(entry, f) for f in _CONTENT) and row["observed_at"] == entry.observed_at
+
+
+def post_entries(competition: Competition, user: User, payloads: list) -> list[Outcome]:
+    """Store a batch of entries; one outcome per payload, in order. One bad entry blocks nothing."""
+    book = _Rulebook(competition)
+    outcomes: list[Outcome | None] = [None] * len(payloads)
+    rows: dict[str, dict] = {}  # client_id -> row, first occurrence in the batch
+    waiting: list[tuple[int, dict]] = []
+    for i, payload in enumerate(payloads):
+        client_id = payload.get("client_id") if isinstance(payload, dict) else None
+        client_id = client_id if isinstance(client_id, str) else None
+        try:
+            data = _entry_schema.load(payload)
+        except ma.ValidationError as error:
+            messages = error.messages if isinstance(error.messages, dict) else {"_entry": error.messages}
+            outcomes[i] = Outcome(client_id, "invalid", errors=messages)
+            continue
+        errors, forbidden = book.check(data, user)
+        if errors:
+            outcomes[i] = Outcome(client_id, "forbidden" if forbidden else "invalid", errors=errors)
+            continue
+        row = book.row(data, user)
+        rows.setdefault(row["client_id"], row)
+        waiting.append((i, row))
+    if not waiting:
+        return outcomes
+
+    closed = lock_periods(competition.id, {row["period"] for row in rows.values()})
+    for row in rows.values():
+        row["status"] = "late" if row["period"] in closed else "counted"
+    created = _insert_new(list(rows.values()))
+    existing = {}
+    if len(created) < len(rows):
+        stored = db.session.scalars(
+            select(Entry).where(Entry.competition_id == competition.id,
+                                Entry.client_id.in_([c for c in rows if c not in created]))
+        )
+        existing = {e.client_id: e for e in stored}
+
+    first_seen: set[str] = set()
+    for i, row in waiting:
+        cid = row["client_id"]
+        if cid in created and cid not in first_seen:
+            first_seen.add(cid)
+            outcomes[i] = Outcome(cid, "created", created[cid])
+            continue
+        stored_row = rows[cid]
+        if cid in created:  # the same id twice in one batch: compare with the one stored
+            same = all(row[f] == stored_row[f] for f in (*_CONTENT, "observed_at"))
+            outcomes[i] = Outcome(cid, "duplicate" if same else "conflict", created[cid])
+        else:
+            entry = existing[cid]
+            outcomes[i] = Outcome(cid, "duplicate" if _same_content(row, entry) else "conflict", entry.id)
+
+    new_rows = [rows[c] for c in created]
+    if new_rows:
+        tallies.apply_deltas(competition.id, tallies.deltas_for(r for r in new_rows if r["status"] == "counted"))
+        bump_revision(competition.id)
+        _audit_posted(competition.id, user, new_rows, created)
+    return outcomes
+
+
+def _insert_new(rows: list[dict]) -> dict[str, int]:
+    """INSERT the rows whose client_id is not stored yet; returns client_id -> id of those inserted."""
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = Entry.__table__
+    stmt = (
+        dialect.insert(table)
+        .on_conflict_do_nothing(index_elements=["competition_id", "client_id"])
+        .returning(table.c.id, table.c.client_id)
+    )
+    return {client_id: id_ for id_, client_id in db.session.execute(stmt, rows)}
+
+
+def _audit_posted(competition_id: int, user: User, rows: list[dict], ids: dict[str, int]) -> None:
+    record_many("entry.posted", [
+        (f"entry:{ids[r['client_id']]}", {"client_id": r["client_id"], "section_id": r["section_id"],
+                                          "kind": r["kind"], "points": str(r["points"]),
+                                          "period": r["period"], "status": r["status"]})
+        for r in rows
+    ], competition_id=competition_id, actor=user)
+
+
+def get_entry(entry_id: int, *, for_update: bool = False) -> Entry:
+    if for_update:  # two voids of one entry at once: the second waits, then sees it void
+        db.session.execute(select(Entry.id).where(Entry.id == entry_id).with_for_update())
+    entry = db.session.get(Entry, entry_id, populate_existing=for_update)
+    if entry is None:
+        raise Problem(404, f"No entry {entry_id}.")
+    return entry
+
+
+def void_entry(entry: Entry, user: User, reason: str) -> Entry:
+    """Stop an entry counting; it stays, with who voided it, when and why."""
+    from ..periods.models import Period
+
+    period = db.session.scalar(
+        select(Period).where(Period.competition_id == entry.competition_id, Period.key == entry.period)
+    )
+    period_open = period is None or period.status == "open"
+    if user.role == "supervisor":
+        if entry.supervisor_id != user.id:
+            raise Problem(403, "A supervisor may void only their own entries.")
+        if not period_open:
+            raise Problem(403, f"The month {entry.period} is closed; ask the competition office.")
+    if entry.status == "void":
+        raise Problem(409, f"Entry {entry.id} is already void.")
+    if entry.status == "counted":
+        tallies.apply_deltas(entry.competition_id, tallies.deltas_for([tallies.entry_values(entry)], sign=-1))
+    entry.status = "void"
+    db.session.add(EntryVoid(entry_id=entry.id, reason=reason, voided_by_id=user.id))
+    bump_revision(entry.competition_id)
+    record("entry.voided", competition_id=entry.competition_id, target=f"entry:{entry.id}", reason=reason,
+           detail={"client_id": entry.client_id, "period": entry.period})
+    db.session.flush()
+    db.session.refresh(entry)
+    return entry

@@ -1,0 +1,81 @@
+from flask import g, jsonify, request
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from ..api import Problem, paginate
+from ..auth.access import READERS, roles
+from ..competitions.models import Section, Team
+from ..competitions.operations import get_competition
+from ..extensions import db
+from .models import Entry
+from .operations import get_entry, post_entries, void_entry
+from .schemas import BatchOut, EntryBatchIn, EntryFilter, EntryOut, VoidIn
+
+blp = Blueprint("entries", __name__, url_prefix="/api/v1", description="Score postings from the tablets.")
+
+_STATUS = {"conflict": 409, "invalid": 422, "forbidden": 403}
+
+
+@blp.post("/competitions/<int:cid>/entries")
+@roles("admin", "supervisor")
+@blp.doc(requestBody={"required": True, "content": {"application/json": {"schema": {
+    "oneOf": [{"$ref": "#/components/schemas/EntryIn"}, {"$ref": "#/components/schemas/EntryBatchIn"}]}}}})
+@blp.alt_response(200, schema=BatchOut, description="A batch: one result per entry, in order; "
+                  "or a single entry already stored with the same content (its first copy).")
+@blp.response(201, EntryOut, description="A single entry, stored now.")
+def post_entry(cid):
+    """Post one entry, or a batch `{"entries": [...]}` of up to 500."""
+    competition = get_competition(cid)
+    body = request.get_json(silent=True)
+    if body is None:
+        raise Problem(400, "The body is not valid JSON.")
+    if isinstance(body, dict) and "entries" in body:
+        entries = EntryBatchIn().load(body)["entries"]
+        outcomes = post_entries(competition, g.user, entries)
+        db.session.commit()
+        # A Response passes through the 201 schema above untouched.
+        return jsonify(BatchOut().dump({"results": [
+            {"client_id": o.client_id, "status": "invalid" if o.status == "forbidden" else o.status,
+             **({"id": o.entry_id} if o.entry_id else {}), **({"errors": o.errors} if o.errors else {})}
+            for o in outcomes
+        ]}))
+    (outcome,) = post_entries(competition, g.user, [body])
+    if outcome.status in _STATUS:
+        db.session.rollback()
+        detail = {"conflict": f"Entry {outcome.client_id} is already stored with other content.",
+                  "invalid": "The entry is invalid.",
+                  "forbidden": "You may not post for this section."}[outcome.status]
+        raise Problem(_STATUS[outcome.status], detail, outcome.errors)
+    db.session.commit()
+    return get_entry(outcome.entry_id), 201 if outcome.status == "created" else 200
+
+
+@blp.get("/competitions/<int:cid>/entries")
+@roles(*READERS)
+@blp.arguments(EntryFilter, location="query")
+@blp.response(200, EntryOut(many=True))
+def list_entries(args, cid):
+    get_competition(cid)
+    stmt = select(Entry).where(Entry.competition_id == cid).order_by(Entry.id)
+    for name in ("period", "criterion", "status"):
+        if name in args:
+            stmt = stmt.where(getattr(Entry, name) == args[name])
+    if "section" in args:
+        stmt = stmt.where(Entry.section_id.in_(
+            select(Section.id).where(Section.competition_id == cid, Section.code == args["section"])))
+    if "team" in args:
+        stmt = stmt.where(Entry.team_id.in_(select(Team.id).where(Team.competition_id == cid,
+                                                                  Team.code == args["team"])))
+    return paginate(stmt, args)
+
+
+@blp.post("/entries/<int:entry_id>/void")
+@roles("admin", "supervisor")
+@blp.arguments(VoidIn)
+@blp.response(200, EntryOut)
+def post_void(data, entry_id):
+    entry = void_entry(get_entry(entry_id, for_update=True), g.user, data["reason"])
+    db.session.commit()
+    return entry
+
+

@@ -1,0 +1,10 @@
+"""Every model, imported in one place so Alembic and `db.create_all()` see the whole schema."""
+from .audit.models import AuditEvent  # noqa: F401
+from .auth.models import ApiToken, LoginFailure, User  # noqa: F401
+from .competitions.models import Competition, Criterion, Item, Section, Team  # noqa: F401
+from .entries.models import Entry, EntryVoid  # noqa: F401
+from .periods.models import Period, PeriodEvent, Snapshot  # noqa: F401
+from .reports.models import Delivery, Recipient  # noqa: F401
+from .scheduler.models import Heartbeat, JobClaim  # noqa: F401
+from .standings.models import DailyStanding, SubjectTally  # noqa: F401
+from .vetoes.models import Veto, VetoRevocation  # noqa: F401

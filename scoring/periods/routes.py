@@ -1,0 +1,49 @@
+import re
+
+from flask_smorest import Blueprint
+from sqlalchemy import select
+
+from ..api import Problem
+from ..auth.access import READERS, roles
+from ..competitions.operations import get_competition
+from ..extensions import db
+from .models import Period
+from .operations import close_period, reopen_period
+from .schemas import PeriodOut, ReopenIn
+
+blp = Blueprint("periods", __name__, url_prefix="/api/v1/competitions/<int:cid>/periods",
+                description="Months: closing (snapshot and red flag) and reopening.")
+
+
+def _key(key: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", key):
+        raise Problem(404, f"No period {key!r}; periods are months, YYYY-MM.")
+    return key
+
+
+@blp.get("")
+@roles(*READERS)
+@blp.response(200, PeriodOut(many=True))
+def list_periods(cid):
+    get_competition(cid)
+    return db.session.scalars(select(Period).where(Period.competition_id == cid).order_by(Period.key)).all()
+
+
+@blp.post("/<key>/close")
+@roles("admin")
+@blp.response(200, PeriodOut)
+def post_close(cid, key):
+    """Freeze the month's standings and award the red flag; closing a closed month changes nothing."""
+    period, _ = close_period(get_competition(cid), _key(key))
+    db.session.commit()
+    return period
+
+
+@blp.post("/<key>/reopen")
+@roles("admin")
+@blp.arguments(ReopenIn)
+@blp.response(200, PeriodOut)
+def post_reopen(data, cid, key):
+    period = reopen_period(get_competition(cid), _key(key), data["reason"])
+    db.session.commit()
+    return period

@@ -1,0 +1,28 @@
+"""Monthly report delivery. These change data; the caller commits."""
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..competitions.models import Competition
+from ..extensions import db
+from .models import Delivery, Recipient
+
+
+def queue_reports(competition: Competition, period: str) -> int:
+    """One delivery per (competition, month, recipient), however often this is called: the unique
+    constraint makes a second queueing (another request, another scheduler) a no-op."""
+    recipients = db.session.scalars(
+        select(Recipient.id).where(Recipient.competition_id == competition.id, Recipient.removed_at.is_(None))
+    ).all()
+    if not recipients:
+        return 0
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Delivery.__table__).on_conflict_do_nothing(
+        index_elements=["competition_id", "period", "recipient_id"]
+    )
+    result = db.session.execute(stmt, [
+        {"competition_id": competition.id, "period": period, "recipient_id": rid, "status": "queued", "attempts": 0}
+        for rid in recipients
+    ])
+    return result.rowcount or 0

@@ -1,0 +1,36 @@
+import marshmallow as ma
+
+from ..api import PageArgs
+from ..fields import Strict
+
+
+class RecipientIn(Strict):
+    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
+    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
+    scope = ma.fields.String(load_default="all", validate=ma.validate.Length(min=1, max=40))
+
+
+class RecipientOut(ma.Schema):
+    id = ma.fields.Integer()
+    email = ma.fields.String()
+    name = ma.fields.String()
+    scope = ma.fields.String()
+    created_at = ma.fields.DateTime()
+
+
+class DeliveryOut(ma.Schema):
+    email = ma.fields.Function(lambda d: d.recipient.email)
+    name = ma.fields.Function(lambda d: d.recipient.name)
+    scope = ma.fields.Function(lambda d: d.recipient.scope)
+    status = ma.fields.Method("_status")
+    attempts = ma.fields.Integer()
+    last_error = ma.fields.String(allow_none=True)
+    sent_at = ma.fields.DateTime(allow_none=True)
+
+    def _status(self, delivery) -> str:
+        # "sending" is a claim held while the SMTP conversation runs; to a reader it is still queued.
+        return "queued" if delivery.status == "sending" else delivery.status
+
+
+class RecipientFilter(PageArgs):
+    pass

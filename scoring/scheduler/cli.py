@@ -1,0 +1,67 @@
+"""`flask --app wsgi scheduler`: the one process that runs the scheduled jobs.
+
+APScheduler inside gunicorn would run every job once per worker, so it runs here, on its own.
+Running two of these (on two hosts, say) is safe: see scheduler.jobs.
+"""
+from __future__ import annotations
+
+import logging
+import signal
+from datetime import UTC
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from .jobs import JOBS, run_job
+
+log = logging.getLogger(__name__)
+
+
+@click.command("scheduler")
+@click.option("--once", "once", default=None, type=click.Choice(sorted(JOBS)),
+              help="Run one job now and exit instead of running the schedule.")
+@with_appcontext
+def scheduler_command(once):
+    """Run the scheduler in the foreground (rollups, auto-close, consistency check, report mail)."""
+    if once:
+        click.echo(f"{once}: {run_job(once)}")
+        return
+    if not current_app.config["SCHEDULER_ENABLED"]:
+        click.echo("SCHEDULER_ENABLED is off; not starting the scheduler.")
+        return
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    app = current_app._get_current_object()
+    interval = app.config["SCHEDULER_INTERVAL"]
+    scheduler = BlockingScheduler(timezone="UTC")
+
+    def job(name):
+        def run():
+            with app.app_context():
+                try:
+                    run_job(name)
+                except Exception:  # noqa: BLE001 - logged in run_job; the schedule goes on
+                    pass
+        return run
+
+    for name in JOBS:
+        scheduler.add_job(job(name), "interval", seconds=interval, id=name, max_instances=1, coalesce=True,
+                          misfire_grace_time=interval, next_run_time=_now())
+
+    def stop(signum, _frame):
+        log.info("signal %s: stopping the scheduler", signum)
+        scheduler.shutdown(wait=False)
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"scheduler running: jobs {', '.join(JOBS)} every {interval}s")
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        pass
+
+
+def _now():
+    from datetime import datetime
+
+    return datetime.now(UTC)

@@ -1,0 +1,143 @@
+"""The scheduled work. Each job is safe to run in two scheduler processes at once: work that must
+happen once per (job, key) inserts a `JobClaim` in the same transaction, and the unique constraint
+lets only one of the racing transactions commit."""
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from flask import current_app
+from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from ..competitions.models import Competition
+from ..extensions import db
+from ..periods.models import Period, PeriodEvent
+from ..periods.operations import close_period, current_key
+from ..types import utcnow
+from .models import Heartbeat, JobClaim
+
+log = logging.getLogger(__name__)
+PROCESS = f"{socket.gethostname()}:{os.getpid()}"
+
+
+def claim(job: str, key: str) -> bool:
+    """Claim (job, key) for this transaction; False when another process already has it."""
+    try:
+        with db.session.begin_nested():
+            db.session.add(JobClaim(job=job, key=key, claimed_by=PROCESS))
+        return True
+    except IntegrityError:
+        return False
+
+
+def heartbeat() -> None:
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    stmt = dialect.insert(Heartbeat.__table__).values(process=PROCESS, at=utcnow())
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["process"], set_={"at": stmt.excluded.at}))
+
+
+def _at(day: date, clock: str, tz: ZoneInfo) -> datetime:
+    hours, minutes = map(int, clock.split(":"))
+    return datetime.combine(day, time(hours, minutes), tz)
+
+
+def close_deadline(key: str, tz: ZoneInfo) -> datetime:
+    """When a month closes by itself: by default the 3rd of the next month at 00:30, which leaves
+    offline tablets two days to sync."""
+    year, month = int(key[:4]), int(key[5:])
+    first = date(year + month // 12, month % 12 + 1, 1)
+    config = current_app.config
+    return _at(first + timedelta(days=config["AUTO_CLOSE_DAY"] - 1), config["AUTO_CLOSE_TIME"], tz)
+
+
+def close_due_periods(now: datetime | None = None) -> list[str]:
+    """Close each past month once, when its deadline has passed. A month an admin reopened stays
+    open until an admin closes it again: the scheduler closes a month only if it was never closed."""
+    now = now or utcnow()
+    closed = []
+    for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
+        tz = ZoneInfo(competition.timezone)
+        ever_closed = select(PeriodEvent.period_id).where(PeriodEvent.action == "close")
+        due = db.session.scalars(
+            select(Period.key).where(Period.competition_id == competition.id, Period.status == "open",
+                                     Period.key < current_key(competition, now), Period.id.not_in(ever_closed))
+            .order_by(Period.key)
+        ).all()
+        for key in due:
+            if now < close_deadline(key, tz) or not claim("close", f"{competition.id}:{key}"):
+                continue
+            _, changed = close_period(competition, key, actor="scheduler")
+            if changed:
+                closed.append(f"{competition.id}:{key}")
+                log.info("closed %s of competition %s", key, competition.id)
+    return closed
+
+
+def take_daily_snapshots(now: datetime | None = None) -> list[str]:
+    """Once a day, after SNAPSHOT_TIME local time, store every open month's standings."""
+    from ..standings.operations import take_daily_snapshot
+
+    now = now or utcnow()
+    taken = []
+    for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
+        tz = ZoneInfo(competition.timezone)
+        today = now.astimezone(tz).date()
+        if now < _at(today, current_app.config["SNAPSHOT_TIME"], tz):
+            continue
+        if claim("snapshot", f"{competition.id}:{today.isoformat()}"):
+            rows = take_daily_snapshot(competition, today)
+            taken.append(f"{competition.id}:{today.isoformat()}:{rows}")
+    return taken
+
+
+def check_consistency(now: datetime | None = None) -> int | None:
+    """Once a day after CHECK_TIME (server's default zone): compare the aggregates with the
+    entries; rebuild and report when they drifted."""
+    from ..standings.consistency import check_tallies
+
+    now = now or utcnow()
+    tz = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
+    today = now.astimezone(tz).date()
+    if now < _at(today, current_app.config["CHECK_TIME"], tz) or not claim("check", today.isoformat()):
+        return None
+    drift = check_tallies(repair=True)
+    db.session.execute(
+        JobClaim.__table__.update().where(JobClaim.job == "check", JobClaim.key == today.isoformat())
+        .values(result=f"{len(drift)} aggregate rows drifted and were rebuilt" if drift else "no drift")
+    )
+    return len(drift)
+
+
+def send_mail(now: datetime | None = None) -> int:
+    """Send the queued monthly reports (see reports.mail)."""
+    from ..reports import mail
+
+    return mail.send_due(now or utcnow())
+
+
+JOBS = {
+    "heartbeat": heartbeat,
+    "close": close_due_periods,
+    "snapshot": take_daily_snapshots,
+    "check": check_consistency,
+    "mail": send_mail,
+}
+
+
+def run_job(name: str):
+    """Run one job in its own transaction: commit on success, roll back and log on failure."""
+    try:
+        result = JOBS[name]()
+        db.session.commit()
+        return result
+    except Exception:
+        db.session.rollback()
+        log.exception("job %s failed", name)
+        raise
+    finally:
+        db.session.remove()

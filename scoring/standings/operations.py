@@ -1,0 +1,251 @@
+"""Boards from the database: loads tallies, vetoes and snapshots, and hands them to the engine.
+
+This is the only place that turns stored data into standings; the leaderboard, month close,
+daily history, mail and exports all call `board_rows` / `year_rows`.
+"""
+from __future__ import annotations
+
+import json
+from collections import OrderedDict
+from datetime import date, datetime
+from decimal import Decimal
+from threading import Lock
+
+from sqlalchemy import func, select
+
+from ..competitions.models import Competition, Section, Team
+from ..extensions import db
+from ..periods.models import Period
+from ..periods.operations import current_key, latest_snapshot, previous_key
+from ..types import utcnow
+from ..vetoes.models import Veto, VetoRevocation
+from . import engine
+from .models import DailyStanding, SubjectTally
+
+BOARDS = ("sections", "teams")
+
+
+def rules_of(competition: Competition) -> engine.Rules:
+    return engine.Rules(
+        criteria=tuple(
+            engine.CriterionRule(c.code, c.bonus_cap, tuple(engine.ItemRule(i.code, i.max_points) for i in c.items))
+            for c in competition.criteria
+        ),
+        tie_break=tuple(competition.tie_break),
+    )
+
+
+def _subjects(competition_id: int, board: str) -> dict[int, engine.Subject]:
+    model = Section if board == "sections" else Team
+    rows = db.session.execute(select(model.id, model.code, model.name).where(model.competition_id == competition_id))
+    return {id_: engine.Subject(code, name) for id_, code, name in rows}
+
+
+def _tallies(competition_id: int, board: str, key: str, subjects: dict[int, engine.Subject]):
+    t = SubjectTally
+    result: dict[str, engine.Tally] = {}
+    rows = db.session.execute(
+        select(t.subject_id, t.criterion, t.item, t.deductions, t.bonuses, t.entries)
+        .where(t.competition_id == competition_id, t.period == key, t.board == board, t.entries != 0)
+    )
+    for subject_id, criterion, item, deductions, bonuses, entries in rows:
+        tally = result.setdefault(subjects[subject_id].code, engine.Tally())
+        if deductions:
+            tally.deductions[(criterion, item)] = tally.deductions.get((criterion, item), engine.ZERO) + deductions
+        if bonuses:
+            tally.bonuses[criterion] = tally.bonuses.get(criterion, engine.ZERO) + bonuses
+        tally.entries += entries
+    return result
+
+
+def active_vetoes(competition_id: int, key: str, board: str) -> dict[str, str]:
+    """Subject code -> reason of the vetoes in force for the month (a team veto also vetoes its section)."""
+    stmt = (
+        select(Veto).outerjoin(VetoRevocation)
+        .where(Veto.competition_id == competition_id, Veto.period == key, VetoRevocation.veto_id.is_(None))
+        .order_by(Veto.id)
+    )
+    result: dict[str, str] = {}
+    for veto in db.session.scalars(stmt).unique():
+        subject = veto.section if board == "sections" else veto.team
+        if subject is not None:
+            result.setdefault(subject.code, veto.reason)
+    return result
+
+
+def flag_counts(competition_id: int, up_to: str | None = None) -> dict[str, int]:
+    stmt = (
+        select(Section.code, func.count(Period.id))
+        .join(Period, Period.flag_section_id == Section.id)
+        .where(Period.competition_id == competition_id, Period.status == "closed")
+        .group_by(Section.code)
+    )
+    if up_to is not None:
+        stmt = stmt.where(Period.key <= up_to)
+    return dict(db.session.execute(stmt).all())
+
+
+def _period(competition_id: int, key: str) -> Period | None:
+    return db.session.scalar(select(Period).where(Period.competition_id == competition_id, Period.key == key))
+
+
+def board_rows(competition: Competition, board: str, key: str, *, live: bool = False,
+               with_movement: bool = True) -> list[engine.Row]:
+    """One board of one month: the frozen snapshot once the month is closed, else live."""
+    period = _period(competition.id, key)
+    if not live and period is not None and period.status == "closed":
+        stored = latest_snapshot(period.id, board)
+        if stored is not None:
+            return [engine.Row.from_dict(row) for row in stored]
+    subjects = _subjects(competition.id, board)
+    previous = None
+    if with_movement:
+        before = board_rows(competition, board, previous_key(key), with_movement=False)
+        previous = {row.code: row.rank for row in before}
+    return engine.standings(
+        rules_of(competition),
+        sorted(subjects.values(), key=lambda s: s.code),
+        _tallies(competition.id, board, key, subjects),
+        active_vetoes(competition.id, key, board),
+        previous_ranks=previous,
+        flags=flag_counts(competition.id) if board == "sections" else None,
+    )
+
+
+def year_rows(competition: Competition, board: str, year: str) -> list[engine.Row]:
+    last = min(f"{year}-12", current_key(competition))
+    months = [f"{year}-{m:02d}" for m in range(1, 13) if f"{year}-{m:02d}" <= last]
+    return engine.year_board(
+        rules_of(competition),
+        sorted(_subjects(competition.id, board).values(), key=lambda s: s.code),
+        [board_rows(competition, board, key, with_movement=False) for key in months],
+        flags=flag_counts(competition.id) if board == "sections" else None,
+    )
+
+
+def rows_json(rows: list[engine.Row]) -> list[dict]:
+    """Rows for a JSON column: Decimals as exact strings."""
+    return [_exact(row.as_dict()) for row in rows]
+
+
+def _exact(value):
+    if isinstance(value, dict):
+        return {k: _exact(v) for k, v in value.items()}
+    return str(value) if isinstance(value, Decimal) else value
+
+
+def flag_holder_as_of(competition_id: int, key: str) -> dict | None:
+    """Who holds the rotating red flag at `key`: the winner of the latest closed month up to it."""
+    row = db.session.execute(
+        select(Period.key, Section.code, Section.name)
+        .join(Section, Period.flag_section_id == Section.id)
+        .where(Period.competition_id == competition_id, Period.status == "closed", Period.key <= key)
+        .order_by(Period.key.desc()).limit(1)
+    ).first()
+    return None if row is None else {"period": row[0], "section": row[1], "name": row[2]}
+
+
+# -- the leaderboard resource ------------------------------------------------------------------
+
+_cache: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
+_cache_lock = Lock()
+_CACHE_SIZE = 256
+
+
+def resolve_period(competition: Competition, period: str) -> str:
+    return current_key(competition) if period == "current" else period
+
+
+def etag_for(competition: Competition, board: str, key: str) -> str:
+    # created_at tells apart two competitions that got the same id (a database restored or reset).
+    born = int(competition.created_at.timestamp() * 1e6)
+    return f"c{competition.id}.{born:x}-r{competition.revision}-{board}-{key}"
+
+
+def leaderboard_body(competition: Competition, board: str, key: str) -> tuple[str, bytes]:
+    """The board as JSON bytes with its ETag. Cached per competition revision: any write bumps the
+    revision in its own transaction, so a cached body is never stale, whichever worker serves it."""
+    etag = etag_for(competition, board, key)
+    cache_key = etag
+    with _cache_lock:
+        hit = _cache.get(cache_key)
+        if hit is not None:
+            _cache.move_to_end(cache_key)
+            return hit
+    body = json.dumps(leaderboard(competition, board, key), ensure_ascii=False, default=_number).encode()
+    with _cache_lock:
+        _cache[cache_key] = (etag, body)
+        while len(_cache) > _CACHE_SIZE:
+            _cache.popitem(last=False)
+    return etag, body
+
+
+def leaderboard(competition: Competition, board: str, key: str) -> dict:
+    if len(key) == 4:
+        rows = year_rows(competition, board, key)
+        closed = key < current_key(competition)[:4] and all(
+            p.status == "closed" for p in db.session.scalars(
+                select(Period).where(Period.competition_id == competition.id, Period.key.like(f"{key}-%")))
+        )
+        flag = flag_holder_as_of(competition.id, f"{key}-12")
+    else:
+        rows = board_rows(competition, board, key)
+        period = _period(competition.id, key)
+        closed = period is not None and period.status == "closed"
+        flag = flag_holder_as_of(competition.id, key)
+    return {
+        "competition": {"id": competition.id, "name": competition.name, "organizer": competition.organizer,
+                        "timezone": competition.timezone},
+        "board": board,
+        "period": key,
+        "status": "closed" if closed else "open",
+        "generated_at": utcnow().isoformat(),
+        "flag": flag,
+        "rows": [row.as_dict() for row in rows],
+    }
+
+
+def _number(value):
+    if isinstance(value, Decimal):
+        return float(value)  # two places: prints back as the same shortest decimal
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(type(value))
+
+
+# -- daily history ------------------------------------------------------------------------------
+
+def take_daily_snapshot(competition: Competition, day: date) -> int:
+    """Store every open month's standings of both boards for `day`; returns rows written."""
+    open_keys = db.session.scalars(
+        select(Period.key).where(Period.competition_id == competition.id, Period.status == "open",
+                                 Period.key <= current_key(competition))
+    ).all()
+    written = 0
+    for key in open_keys:
+        for board in BOARDS:
+            for row in board_rows(competition, board, key, with_movement=False):
+                db.session.add(DailyStanding(competition_id=competition.id, period=key, board=board, day=day,
+                                             code=row.code, total=row.total, rank=row.rank))
+                written += 1
+    return written
+
+
+def history(competition: Competition, board: str, start: date, end: date) -> dict:
+    subjects = {s.code: s.name for s in _subjects(competition.id, board).values()}
+    rows = db.session.execute(
+        select(DailyStanding.code, DailyStanding.day, DailyStanding.period, DailyStanding.total, DailyStanding.rank)
+        .where(DailyStanding.competition_id == competition.id, DailyStanding.board == board,
+               DailyStanding.day >= start, DailyStanding.day <= end)
+        .order_by(DailyStanding.code, DailyStanding.day, DailyStanding.period)
+    )
+    series: dict[str, list] = {}
+    for code, day, period, total, rank in rows:
+        series.setdefault(code, []).append({"day": day.isoformat(), "period": period, "total": total, "rank": rank})
+    return {
+        "board": board,
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "subjects": [{"code": code, "name": subjects.get(code, code), "history": points}
+                     for code, points in sorted(series.items())],
+    }

@@ -1,0 +1,56 @@
+from datetime import date, timedelta
+
+import marshmallow as ma
+from flask import current_app, g, request
+from flask_smorest import Blueprint
+
+from ..api import Problem
+from ..auth.access import READERS, check_competition, roles
+from ..competitions.operations import get_competition
+from ..fields import Strict
+from .operations import BOARDS, history, leaderboard_body, resolve_period
+
+blp = Blueprint("standings", __name__, url_prefix="/api/v1/competitions/<int:cid>",
+                description="Live and closed leaderboards, the year board and daily history.")
+
+
+class BoardArgs(Strict):
+    board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(BOARDS))
+    period = ma.fields.String(load_default="current", validate=ma.validate.Regexp(
+        r"^(current|\d{4}|\d{4}-(0[1-9]|1[0-2]))$", error="Use current, YYYY-MM or YYYY."))
+
+
+class HistoryArgs(Strict):
+    board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(BOARDS))
+    from_ = ma.fields.Date(data_key="from")
+    to = ma.fields.Date()
+
+
+@blp.get("/leaderboard")
+@roles(*READERS, "display")
+@blp.arguments(BoardArgs, location="query")
+@blp.response(200, description="The board; 304 when If-None-Match carries its current ETag.")
+def get_leaderboard(args, cid):
+    check_competition(g.user, cid)
+    competition = get_competition(cid)
+    etag, body = leaderboard_body(competition, args["board"], resolve_period(competition, args["period"]))
+    response = current_app.response_class(body, mimetype="application/json",
+                                          headers={"Cache-Control": "no-cache"})
+    if request.if_none_match.contains(etag):
+        response = current_app.response_class(status=304, headers={"Cache-Control": "no-cache"})
+    response.set_etag(etag)
+    return response
+
+
+@blp.get("/leaderboard/history")
+@roles(*READERS, "display")
+@blp.arguments(HistoryArgs, location="query")
+@blp.response(200)
+def get_history(args, cid):
+    check_competition(g.user, cid)
+    competition = get_competition(cid)
+    end = args.get("to") or date.today()
+    start = args.get("from_") or end - timedelta(days=31)
+    if start > end:
+        raise Problem(422, "from is after to.", {"from": ["Must not be after to."]})
+    return history(competition, args["board"], start, end)

@@ -1,0 +1,124 @@
+"""Keeping `SubjectTally` in step with the entries, and rebuilding it from them."""
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from decimal import Decimal
+
+from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy.dialects import postgresql, sqlite
+
+from ..entries.models import Entry
+from ..extensions import db
+from .models import SubjectTally
+
+ZERO = Decimal("0.00")
+TALLY_KEY = ("period", "board", "subject_id", "criterion", "item")
+
+
+def deltas_for(entries: Iterable[dict], sign: int = 1) -> dict[tuple, list]:
+    """What counted entries add to (sign 1) or take from (sign -1) the tallies.
+
+    Each entry counts for its section and, when it names one, for its team.
+    """
+    deltas: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0])
+    for e in entries:
+        subjects = [("sections", e["section_id"])]
+        if e["team_id"] is not None:
+            subjects.append(("teams", e["team_id"]))
+        for board, subject_id in subjects:
+            d = deltas[(e["period"], board, subject_id, e["criterion"], e["item"] or "")]
+            if e["kind"] == "deduction":
+                d[0] += sign * e["points"]
+            else:
+                d[1] += sign * e["points"]
+            d[2] += sign
+    return deltas
+
+
+def apply_deltas(competition_id: int, deltas: dict[tuple, list]) -> None:
+    """Upsert the sums in one statement; safe under concurrent writers on both databases."""
+    if not deltas:
+        return
+    rows = [
+        {"competition_id": competition_id, **dict(zip(TALLY_KEY, key, strict=True)),
+         "deductions": d, "bonuses": b, "entries": n}
+        for key, (d, b, n) in sorted(deltas.items())  # a fixed order: no deadlock between two batches
+    ]
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    table = SubjectTally.__table__
+    stmt = dialect.insert(table)
+    stmt = stmt.on_conflict_do_update(
+        index_elements=["competition_id", *TALLY_KEY],
+        set_={
+            "deductions": table.c.deductions + stmt.excluded.deductions,
+            "bonuses": table.c.bonuses + stmt.excluded.bonuses,
+            "entries": table.c.entries + stmt.excluded.entries,
+        },
+    )
+    db.session.execute(stmt, rows)
+
+
+def entry_values(entry: Entry) -> dict:
+    return {"period": entry.period, "section_id": entry.section_id, "team_id": entry.team_id,
+            "criterion": entry.criterion, "item": entry.item, "kind": entry.kind, "points": entry.points}
+
+
+def _grouped(board: str, subject_column, competition_id: int | None):
+    """SELECT the tallies of one board straight from the counted entries."""
+    e = Entry.__table__.c
+    deduction = func.sum(func.coalesce(e.points, 0)).filter(e.kind == "deduction")
+    bonus = func.sum(func.coalesce(e.points, 0)).filter(e.kind == "bonus")
+    stmt = (
+        select(e.competition_id, e.period, literal(board), subject_column, e.criterion,
+               func.coalesce(e.item, ""), func.coalesce(deduction, 0), func.coalesce(bonus, 0), func.count())
+        .where(e.status == "counted")
+        .group_by(e.competition_id, e.period, subject_column, e.criterion, func.coalesce(e.item, ""))
+    )
+    if board == "teams":
+        stmt = stmt.where(e.team_id.is_not(None))
+    if competition_id is not None:
+        stmt = stmt.where(e.competition_id == competition_id)
+    return stmt
+
+
+def recomputed(competition_id: int | None = None) -> dict[tuple, tuple]:
+    """The tallies as they should be, keyed like the table, computed from the entries."""
+    e = Entry.__table__.c
+    result = {}
+    for board, column in (("sections", e.section_id), ("teams", e.team_id)):
+        for cid, period, b, subject, criterion, item, d, bo, n in db.session.execute(
+            _grouped(board, column, competition_id)
+        ):
+            result[(cid, period, b, subject, criterion, item)] = (_dec(d), _dec(bo), n)
+    return result
+
+
+def stored(competition_id: int | None = None) -> dict[tuple, tuple]:
+    t = SubjectTally
+    stmt = select(t.competition_id, t.period, t.board, t.subject_id, t.criterion, t.item,
+                  t.deductions, t.bonuses, t.entries)
+    if competition_id is not None:
+        stmt = stmt.where(t.competition_id == competition_id)
+    return {tuple(r[:6]): (r[6], r[7], r[8]) for r in db.session.execute(stmt) if r[8] != 0}
+
+
+def rebuild(competition_id: int | None = None) -> None:
+    """Replace the tallies with a recomputation from the entries, in SQL (INSERT … SELECT)."""
+    e = Entry.__table__.c
+    t = SubjectTally.__table__
+    delete_stmt = delete(t)
+    if competition_id is not None:
+        delete_stmt = delete_stmt.where(t.c.competition_id == competition_id)
+    db.session.execute(delete_stmt)
+    columns = ["competition_id", "period", "board", "subject_id", "criterion", "item",
+               "deductions", "bonuses", "entries"]
+    for board, column in (("sections", e.section_id), ("teams", e.team_id)):
+        db.session.execute(insert(t).from_select(columns, _grouped(board, column, competition_id)))
+
+
+def _dec(value) -> Decimal:
+    """A SUM read back through a bare query: hundredths on SQLite, NUMERIC on PostgreSQL."""
+    if isinstance(value, Decimal):
+        return value.quantize(Decimal("0.01"))
+    return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))

@@ -1,0 +1,67 @@
+"""Column types."""
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from sqlalchemy import BigInteger, DateTime, Numeric
+from sqlalchemy.types import TypeDecorator
+
+CENT = Decimal("0.01")
+
+
+class Points(TypeDecorator):
+    """Exact points with two decimals.
+
+    NUMERIC(12, 2) where the database has it (PostgreSQL). SQLite's NUMERIC is a binary float, so
+    there the value is kept as a whole number of hundredths: sums stay exact on both.
+    """
+
+    impl = Numeric(12, 2, asdecimal=True)
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect):
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(BigInteger())
+        return dialect.type_descriptor(self.impl)
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        value = Decimal(value).quantize(CENT)
+        if dialect.name == "sqlite":
+            return int(value.scaleb(2))
+        return value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if dialect.name == "sqlite":
+            return Decimal(int(value)).scaleb(-2).quantize(CENT)
+        return Decimal(value).quantize(CENT)
+
+
+class UTCDateTime(TypeDecorator):
+    """An aware datetime, stored in UTC (SQLite keeps no offset), read back aware in UTC."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
