@@ -3,12 +3,14 @@ import multiprocessing
 import os
 import sys
 
-import config
+from config import ConfigError as _ConfigError
+from config import load as _load_settings
 
+# Every public name here is read as a gunicorn setting ("config" is one), hence the underscores.
 try:  # a bad setting stops the master with one line, before any worker boots
-    _settings = config.load()
-except config.ConfigError as error:
-    sys.exit(f"configuration error: {error}")
+    _settings = _load_settings()
+except _ConfigError as _error:
+    sys.exit(f"configuration error: {_error}")
 
 bind = os.environ.get("BIND", f"127.0.0.1:{_settings['PORT']}")
 workers = int(os.environ.get("WEB_CONCURRENCY", min(4, multiprocessing.cpu_count() * 2)))
