@@ -1,5 +1,288 @@
-"""The demo competition (placeholder until written)."""
+"""The demo competition: the 五比五赛 on the 121 km outer ring road (市大外环) of the seed article.
+
+Names come from the article (市公路事业发展中心, 顾官屯镇, 徐大军's 党员突击队, 李树荣, the five
+slogans); sections, contractors, items and scores are invented but plausible. The demo plays three
+months day by day through the same operations the API uses: entries posted by the supervisors, a
+daily snapshot every evening, the month closed on the 3rd of the next — so its history, flags and
+movement are what a real season would leave behind.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import secrets
+import sys
+import uuid
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import click
+from flask import current_app
+from sqlalchemy import select
+
+from .auth.models import User
+from .auth.operations import create_user, issue_token
+from .competitions.models import Competition
+from .competitions.operations import create_competition, create_section, create_team
+from .competitions.schemas import CompetitionIn
+from .entries.models import Entry
+from .entries.operations import post_entries, void_entry
+from .extensions import db
+from .periods.operations import close_period, current_key
+from .reports.models import Recipient
+from .standings.operations import take_daily_snapshot
+from .types import utcnow
+from .vetoes.operations import create_veto
+
+ORGANIZER = "聊城市公路事业发展中心"
+NAME = "市大外环项目“五比五赛”劳动竞赛"
+
+CRITERIA = [
+    ("quality", "比工艺工法、赛工程质量", "3", [
+        ("Q1", "实体质量检测合格率", "10"), ("Q2", "工艺工法执行", "8"), ("Q3", "质量问题整改闭合", "7")]),
+    ("safety", "比平安稳定、赛安全生产", "2", [
+        ("S1", "安全防护设施", "8"), ("S2", "特种作业持证上岗", "6"), ("S3", "隐患排查治理", "6"),
+        ("S4", "安全教育与技术交底", "5")]),
+    ("schedule", "比节点管控、赛工程进度", "3", [("P1", "节点目标完成", "12"), ("P2", "资源投入与计划管理", "8")]),
+    ("environment", "比措施达标、赛工地环保", "2", [
+        ("E1", "扬尘治理", "6"), ("E2", "水土保持与泥浆处理", "5"), ("E3", "文明施工", "4")]),
+    ("management", "比协同高效、赛精细管理", "2", [
+        ("M1", "内业资料", "5"), ("M2", "协同配合", "5"), ("M3", "党建融合与先锋作用", "5")]),
+]
+
+# (code, place, start km, end km, contractor)
+SECTIONS = [
+    ("LJ-01", "道口铺街道段", "0", "12.6", "鲁西路桥建设有限公司"),
+    ("LJ-02", "柳园街道段", "12.6", "24.8", "聊城公路工程集团有限公司"),
+    ("LJ-03", "顾官屯镇段", "24.8", "37.5", "齐鲁交通建设集团第三工程公司"),
+    ("LJ-04", "高新区段", "37.5", "49.9", "黄河路桥工程有限公司"),
+    ("LJ-05", "侯营镇段", "49.9", "61.3", "山东水运路桥建设有限公司"),
+    ("LJ-06", "堂邑镇段", "61.3", "73.7", "鲁中公路建设集团有限公司"),
+    ("LJ-07", "古楼街道段", "73.7", "85.2", "运河交通工程有限公司"),
+    ("LJ-08", "开发区段", "85.2", "97.4", "东昌建工集团有限公司"),
+    ("LJ-09", "度假区段", "97.4", "109.6", "聊城市政工程有限公司"),
+    ("LJ-10", "东昌湖连接线段", "109.6", "121", "华通路桥集团有限公司"),
+]
+
+# (code, name, leader, section)
+TEAMS = [
+    ("TJD-03", "顾官屯镇路段党员突击队", "徐大军", "LJ-03"),
+    ("TJD-01", "道口铺党员突击队", "王有新", "LJ-01"),
+    ("TJD-02", "柳园桥梁党员突击队", "孙世梁", "LJ-02"),
+    ("TJD-05", "侯营路基党员突击队", "刘东升", "LJ-05"),
+    ("TJD-06", "堂邑党员突击队", "张振", "LJ-06"),
+    ("TJD-07", "古楼互通党员突击队", "卢立美", "LJ-07"),
+    ("TJD-08", "开发区路面党员突击队", "朱玉东", "LJ-08"),
+    ("TJD-10", "连接线党员突击队", "苑莘", "LJ-10"),
+]
+
+DEDUCTIONS = {
+    "Q1": ["钢筋保护层厚度抽检不合格", "压实度检测未达标", "混凝土试块强度偏低"],
+    "Q2": ["未按首件制要求施工", "模板拼缝不严密，漏浆", "台背回填分层厚度超标"],
+    "Q3": ["质量整改通知单逾期未闭合", "整改回复资料不全"],
+    "S1": ["临边防护缺失", "作业人员未佩戴安全帽", "高处作业未系安全带", "基坑周边未设警示标志"],
+    "S2": ["电焊工未持证上岗", "起重作业无专人指挥"],
+    "S3": ["隐患排查台账未更新", "用电线路私拉乱接"],
+    "S4": ["班前安全讲话记录缺失", "新进场工人未三级教育"],
+    "P1": ["桥梁下部结构节点滞后", "路基土方节点未完成"],
+    "P2": ["机械设备投入不足", "周计划未按时上报"],
+    "E1": ["裸土未覆盖", "渣土车未密闭运输", "雾炮未开启"],
+    "E2": ["泥浆池防渗不到位", "施工便道积水"],
+    "E3": ["材料堆放杂乱", "生活区卫生差"],
+    "M1": ["检验批资料滞后", "监理指令回复不及时"],
+    "M2": ["与地方协调不及时影响施工", "交叉作业协调不到位"],
+    "M3": ["党员先锋岗未挂牌", "“六个一线”工作记录缺失"],
+}
+BONUSES = [
+    ("quality", None, "2", "QC小组成果获省级二等奖"),
+    ("safety", None, "1", "安全生产标准化工地观摩"),
+    ("schedule", "P1", "1.5", "提前完成跨线桥主体节点"),
+    ("management", "M3", "1", "党建与业务融合典型案例获通报表彰"),
+    ("environment", None, "0.5", "扬尘治理受到市生态环境局表扬"),
+]
+
+CREDENTIALS = "demo-credentials.json"
 
 
-def load_demo(if_empty: bool = False) -> None:
-    raise NotImplementedError
+def _progress(label: str, total: int):
+    return click.progressbar(length=total, label=label, file=sys.stderr, show_pos=True)
+
+
+def load_demo(if_empty: bool = False, seed: int = 20230102, now: datetime | None = None) -> Competition | None:
+    """Load the demo; with `if_empty`, only when no competition is stored. Prints how to log in."""
+    if db.session.scalar(select(Competition.id).limit(1)) is not None:
+        if if_empty:
+            click.echo("The database already holds a competition; demo not loaded.")
+            print_access()
+            return None
+    rng = random.Random(seed)
+    now = now or utcnow()
+    competition = create_competition(CompetitionIn().load({
+        "name": NAME, "organizer": ORGANIZER, "timezone": "Asia/Shanghai",
+        "criteria": [
+            {"code": code, "name": name, "bonus_cap": Decimal(cap),
+             "weight": sum(Decimal(p) for _, _, p in items),
+             "items": [{"code": c, "name": n, "max_points": Decimal(p)} for c, n, p in items]}
+            for code, name, cap, items in CRITERIA
+        ],
+        "tie_break": ["safety", "quality", "schedule", "environment", "management"],
+    }))
+    for code, place, start, end, contractor in SECTIONS:
+        create_section(competition, {"code": code, "name": f"{code[-2:]}标 {place}", "start_km": Decimal(start),
+                                     "end_km": Decimal(end), "contractor": contractor})
+    for code, name, leader, section in TEAMS:
+        create_team(competition, {"code": code, "name": name, "leader": leader, "section": section})
+    people = _people(competition)
+    for email, name, scope in (("jingsaiban@example.org", "竞赛办", None),
+                               ("lj03-pm@example.org", "三标项目经理部", "LJ-03")):
+        section_id = _section_id(competition.id, scope) if scope else None
+        db.session.add(Recipient(competition_id=competition.id, email=email, name=name, section_id=section_id))
+    db.session.commit()
+
+    _play_season(competition, people, rng, now)
+    db.session.commit()
+    _save_credentials(people["passwords"], people["wall_token"], competition.id)
+    click.echo(f"demo loaded: {NAME} (competition {competition.id}), "
+               f"{db.session.query(Entry).count()} entries over three months")
+    print_access()
+    return competition
+
+
+def _section_id(competition_id: int, code: str) -> int:
+    from .competitions.models import Section
+
+    return db.session.scalar(select(Section.id).where(Section.competition_id == competition_id, Section.code == code))
+
+
+def _people(competition: Competition) -> dict:
+    passwords = {}
+    users = {}
+    for username, role, sections in (
+        ("jingsaiban", "admin", None),  # 竞赛办, the competition office
+        ("lishurong", "viewer", None),  # 李树荣, cadre of the centre (article)
+        ("jianli-a", "supervisor", ["LJ-01", "LJ-02", "LJ-03"]),
+        ("jianli-b", "supervisor", ["LJ-04", "LJ-05", "LJ-06", "LJ-07"]),
+        ("jianli-c", "supervisor", ["LJ-08", "LJ-09", "LJ-10"]),
+    ):
+        password = secrets.token_urlsafe(9)
+        users[username] = create_user(username, role, password, competition.id if sections else None, sections)
+        passwords[username] = password
+    wall = create_user("wall", "display", None, competition.id)
+    wall_token, _ = issue_token(wall, ttl_hours=24 * 3650)  # the wall screen runs for years
+    return {"users": users, "passwords": passwords, "wall_token": wall_token}
+
+
+def _months(now: datetime, tz: ZoneInfo) -> list[date]:
+    first = now.astimezone(tz).date().replace(day=1)
+    months = [first]
+    for _ in range(2):
+        months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
+    return months
+
+
+def _play_season(competition: Competition, people: dict, rng: random.Random, now: datetime) -> None:
+    tz = ZoneInfo(competition.timezone)
+    today = now.astimezone(tz).date()
+    months = _months(now, tz)
+    days = [months[0] + timedelta(days=i) for i in range((today - months[0]).days + 1)]
+    supervisors = {code: people["users"][u] for u, codes in
+                   (("jianli-a", ["LJ-01", "LJ-02", "LJ-03"]), ("jianli-b", ["LJ-04", "LJ-05", "LJ-06", "LJ-07"]),
+                    ("jianli-c", ["LJ-08", "LJ-09", "LJ-10"])) for code in codes}
+    admin = people["users"]["jingsaiban"]
+    teams = {section: code for code, _, _, section in TEAMS}
+    # Each section has a character: some are tidier than others, so the months have a shape.
+    care = {code: rng.uniform(0.5, 1.6) for code, *_ in SECTIONS}
+    items = list(DEDUCTIONS)
+    criterion_of = {i: c for c, _, _, its in CRITERIA for i, _, _ in its}
+    voided = vetoed = False
+    with _progress("demo: three months, day by day", len(days)) as bar:
+        for day in days:
+            payloads = []
+            if day.weekday() < 6:  # inspections Monday to Saturday
+                for code, *_ in SECTIONS:
+                    if rng.random() < 0.5:
+                        continue  # about three inspections a week per section
+                    for _ in range(rng.randint(1, 2)):
+                        item = rng.choice(items)
+                        found = rng.random() < 0.22 * care[code]
+                        points = Decimal(rng.choice(["0.5", "0.5", "1", "1", "1.5", "2"])) if found else Decimal("0")
+                        payloads.append((code, _entry(day, tz, rng, code, teams.get(code) if rng.random() < 0.5
+                                                      else None, criterion_of[item], item, "deduction", points,
+                                                      rng.choice(DEDUCTIONS[item]) if found else "检查未发现问题")))
+                if day.day in (12, 25):
+                    code = rng.choice(SECTIONS)[0]
+                    criterion, item, points, note = rng.choice(BONUSES)
+                    payloads.append((code, _entry(day, tz, rng, code, teams.get(code), criterion, item, "bonus",
+                                                  Decimal(points), note)))
+            for code, payload in payloads:
+                outcomes = post_entries(competition, supervisors[code], [payload])
+                if not voided and day.day == 8 and outcomes[0].status == "created" and payload["points"] > 1:
+                    entry = db.session.get(Entry, outcomes[0].entry_id)
+                    void_entry(entry, admin, "录入错误：重复录入同一检查记录")
+                    voided = True
+            if not vetoed and day.month == months[-1].month and day.day >= min(5, today.day):
+                _veto(competition, admin, months[-1].strftime("%Y-%m"))
+                vetoed = True
+            if day.day == 3 and day > months[0]:
+                previous = (day.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
+                close_period(competition, previous, actor=admin)
+            take_daily_snapshot(competition, day)
+            db.session.commit()
+            bar.update(1)
+    if not vetoed:
+        _veto(competition, admin, current_key(competition, now))
+    # A tablet that was offline for weeks: its entry for a closed month arrives late.
+    late_day = months[0] + timedelta(days=20)
+    post_entries(competition, supervisors["LJ-05"],
+                 [_entry(late_day, tz, rng, "LJ-05", None, "safety", "S3", "deduction", Decimal("1"),
+                         "离线补传：用电线路私拉乱接")])
+
+
+def _veto(competition: Competition, admin: User, period: str) -> None:
+    create_veto(competition, admin, {"section": "LJ-07", "team": "TJD-07", "period": period,
+                                     "reason": "互通立交施工发生高处坠落事故，1人重伤（一般生产安全事故）"})
+
+
+def _entry(day: date, tz: ZoneInfo, rng: random.Random, section: str, team: str | None, criterion: str,
+           item: str | None, kind: str, points: Decimal, note: str) -> dict:
+    observed = datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), tz)
+    return {"client_id": str(uuid.UUID(int=rng.getrandbits(128))), "section": section, "team": team,
+            "criterion": criterion, "item": item, "kind": kind, "points": points,
+            "observed_at": observed.isoformat(), "note": note,
+            "location": {"lat": round(36.45 + rng.uniform(-0.12, 0.12), 5),
+                         "lon": round(115.98 + rng.uniform(-0.15, 0.15), 5)}}
+
+
+def _credentials_path() -> Path:
+    return Path(current_app.instance_path) / CREDENTIALS
+
+
+def _save_credentials(passwords: dict, wall_token: str, competition_id: int) -> None:
+    path = _credentials_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"competition": competition_id, "passwords": passwords, "wall_token": wall_token},
+                               ensure_ascii=False, indent=2))
+    os.chmod(path, 0o600)
+
+
+def print_access() -> None:
+    """How to get in: printed by `make run` after the demo step."""
+    path = _credentials_path()
+    if not path.exists():
+        return
+    saved = json.loads(path.read_text())
+    if db.session.scalar(select(User.id).where(User.username == "jingsaiban")) is None:
+        return  # the credentials belong to another database
+    base = f"http://127.0.0.1:{current_app.config['PORT']}"
+    cid, pw = saved["competition"], saved["passwords"]
+    click.echo("")
+    click.echo(f"  admin login    jingsaiban / {pw['jingsaiban']}   (POST {base}/api/v1/auth/token)")
+    click.echo(f"  supervisor     jianli-a / {pw['jianli-a']}   (sections LJ-01, LJ-02, LJ-03)")
+    click.echo(f"  viewer         lishurong / {pw['lishurong']}")
+    click.echo(f"  wall display   {base}/wall/{cid}?token={saved['wall_token']}")
+    click.echo(f"  API docs       {base}/api/docs")
+    click.echo(f"  (kept in {path})")
+    click.echo("")
