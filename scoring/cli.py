@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import click
 from flask import Flask
-from flask.cli import AppGroup
+from flask.cli import AppGroup, with_appcontext
 
 from .extensions import db
 
@@ -49,6 +49,7 @@ def _only_competition() -> int | None:
 
 @click.command("demo")
 @click.option("--if-empty", is_flag=True, help="Do nothing when a competition is already stored.")
+@with_appcontext
 def demo_command(if_empty):
     """Load the demo competition: the 121 km outer ring road of the seed article."""
     from .demo import load_demo
@@ -80,9 +81,12 @@ def tallies_rebuild():
 
 
 def init_app(app: Flask) -> None:
+    from .backup import backup_command, restore_command
     from .scheduler.cli import scheduler_command
 
     app.cli.add_command(users)
     app.cli.add_command(tallies_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(backup_command)
+    app.cli.add_command(restore_command)
