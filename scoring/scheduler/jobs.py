@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from ..competitions.models import Competition
 from ..extensions import db
 from ..periods.models import Period, PeriodEvent
-from ..periods.operations import close_period, current_key
+from ..periods.operations import close_period, current_key, ensure_periods, previous_key
 from ..types import utcnow
 from .models import Heartbeat, JobClaim
 
@@ -62,10 +62,14 @@ def close_due_periods(now: datetime | None = None) -> list[str]:
     closed = []
     for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
         tz = ZoneInfo(competition.timezone)
+        running = current_key(competition, now)
+        month_start = datetime.combine(date(int(running[:4]), int(running[5:]), 1), time(0), tz)
+        if competition.created_at < month_start:  # last month closes even if nothing was posted in it
+            ensure_periods(competition.id, {previous_key(running)})
         ever_closed = select(PeriodEvent.period_id).where(PeriodEvent.action == "close")
         due = db.session.scalars(
             select(Period.key).where(Period.competition_id == competition.id, Period.status == "open",
-                                     Period.key < current_key(competition, now), Period.id.not_in(ever_closed))
+                                     Period.key < running, Period.id.not_in(ever_closed))
             .order_by(Period.key)
         ).all()
         for key in due:

@@ -135,14 +135,18 @@ def _exact(value):
 
 
 def flag_holder_as_of(competition_id: int, key: str) -> dict | None:
-    """Who holds the rotating red flag at `key`: the winner of the latest closed month up to it."""
+    """Who holds the rotating red flag at `key`: the winner of the latest closed month up to it.
+
+    The flag rotates with each month's result, so a closed month with a shared rank 1 (no flag
+    awarded) ends the previous holder's tenure too: nobody holds it then.
+    """
     row = db.session.execute(
         select(Period.key, Section.code, Section.name)
-        .join(Section, Period.flag_section_id == Section.id)
+        .outerjoin(Section, Period.flag_section_id == Section.id)
         .where(Period.competition_id == competition_id, Period.status == "closed", Period.key <= key)
         .order_by(Period.key.desc()).limit(1)
     ).first()
-    return None if row is None else {"period": row[0], "section": row[1], "name": row[2]}
+    return None if row is None or row[1] is None else {"period": row[0], "section": row[1], "name": row[2]}
 
 
 # -- the leaderboard resource ------------------------------------------------------------------
@@ -217,12 +221,16 @@ def _number(value):
 
 def take_daily_snapshot(competition: Competition, day: date) -> int:
     """Store every open month's standings of both boards for `day`; returns rows written."""
-    open_keys = db.session.scalars(
+    running = current_key(competition)
+    open_keys = set(db.session.scalars(
         select(Period.key).where(Period.competition_id == competition.id, Period.status == "open",
-                                 Period.key <= current_key(competition))
-    ).all()
+                                 Period.key <= running)
+    ))
+    current = _period(competition.id, running)
+    if current is None or current.status == "open":  # the running month, even before its first entry
+        open_keys.add(running)
     written = 0
-    for key in open_keys:
+    for key in sorted(open_keys):
         for board in BOARDS:
             for row in board_rows(competition, board, key, with_movement=False):
                 db.session.add(DailyStanding(competition_id=competition.id, period=key, board=board, day=day,

@@ -1,4 +1,5 @@
-from datetime import date, timedelta
+from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from flask import current_app, g, request
@@ -8,6 +9,7 @@ from ..api import Problem
 from ..auth.access import READERS, check_competition, roles
 from ..competitions.operations import get_competition
 from ..fields import Strict
+from ..types import utcnow
 from .operations import BOARDS, history, leaderboard_body, resolve_period
 
 blp = Blueprint("standings", __name__, url_prefix="/api/v1/competitions/<int:cid>",
@@ -49,7 +51,7 @@ def get_leaderboard(args, cid):
 def get_history(args, cid):
     check_competition(g.user, cid)
     competition = get_competition(cid)
-    end = args.get("to") or date.today()
+    end = args.get("to") or utcnow().astimezone(ZoneInfo(competition.timezone)).date()
     start = args.get("from_") or end - timedelta(days=31)
     if start > end:
         raise Problem(422, "from is after to.", {"from": ["Must not be after to."]})
