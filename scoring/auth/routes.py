@@ -53,7 +53,9 @@ def post_user(data):
     user = create_user(data["username"], data["role"], data["password"], data["competition"], data["sections"])
     token, row = issue_token(user)
     db.session.commit()
-    return {**UserOut().dump(user), "token": token, "expires_at": row.expires_at}
+    # UserCreatedOut dumps the user itself (a dict would lose `sections`); the token rides along, shown once.
+    user.token, user.expires_at = token, row.expires_at
+    return user
 
 
 @blp.post("/users/<int:user_id>/tokens/revoke")
