@@ -1,5 +1,55 @@
-"""The wall display: one self-contained page for the big screen in the project office."""
-from flask import Blueprint
+"""The wall display: one self-contained page for the big screen in the project office.
+
+The page itself holds no scores: its script polls the leaderboard API (with If-None-Match) using the
+display token from the URL, so the numbers always come from `standings.operations`. A wall screen has no
+login, hence the token in the URL (CONTRACT.md §3); it is checked here before anything is served.
+"""
+from flask import Blueprint, make_response, render_template, request
+
+from ..auth.access import user_for_token
+from ..competitions.models import Competition
+from ..extensions import db
 
 bp = Blueprint("wall", __name__, template_folder="templates", static_folder="static",
                static_url_path="/wall-static")
+
+WALL_ROLES = ("display", "admin", "viewer")
+POLL_SECONDS = 5
+
+# Everything the page loads comes from this app; no inline script, no CDN, no external fonts.
+CSP = ("default-src 'self'; connect-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
+
+CONTACT = "请联系竞赛办重新生成显示地址"
+
+
+@bp.get("/wall/<int:cid>")
+def wall(cid):
+    user = user_for_token(request.args.get("token"))
+    if user is None:
+        if request.args.get("token"):
+            return _error(401, "显示令牌无效或已撤销", f"这个地址里的显示令牌无效、已过期或已撤销 — {CONTACT}。")
+        return _error(401, "缺少显示令牌", f"地址中缺少 ?token=… 显示令牌 — {CONTACT}。")
+    if user.role not in WALL_ROLES:
+        return _error(403, "此令牌不能用于大屏显示", f"{user.role} 角色的令牌不能打开大屏 — {CONTACT}。")
+    if user.role == "display" and user.competition_id != cid:
+        return _error(403, "显示令牌不属于这个竞赛", f"这个显示令牌属于另一个竞赛 — {CONTACT}。")
+    competition = db.session.get(Competition, cid)
+    if competition is None:
+        return _error(404, "没有这个竞赛", f"编号为 {cid} 的竞赛不存在 — 请核对大屏地址。")
+    return _page(render_template("wall/wall.html", competition=competition, poll_seconds=POLL_SECONDS), 200)
+
+
+def _error(status: int, title: str, detail: str):
+    response = _page(render_template("wall/error.html", status=status, title=title, detail=detail), status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = 'Bearer realm="wall"'
+    return response
+
+
+def _page(html: str, status: int):
+    response = make_response(html, status)
+    response.headers["Content-Security-Policy"] = CSP
+    # The URL carries the token: keep the page out of caches (Referrer-Policy no-referrer is global).
+    response.headers["Cache-Control"] = "no-store"
+    return response

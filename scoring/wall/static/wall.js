@@ -1,0 +1,227 @@
+// The wall display: polls both leaderboards with If-None-Match and redraws them when they change.
+// Data only ever goes into the page through textContent (names and veto reasons are user input).
+"use strict";
+
+(function () {
+  const body = document.body;
+  const cid = body.dataset.competition;
+  const timeZone = body.dataset.timezone || "Asia/Shanghai";
+  const pollMs = Number(body.dataset.pollSeconds || 5) * 1000;
+  const token = new URLSearchParams(window.location.search).get("token") || "";
+  const BOARDS = ["sections", "teams"];
+  const CRITERIA = ["quality", "safety", "schedule", "environment", "management"];
+  const REQUEST_TIMEOUT_MS = 8000;
+
+  const state = { etag: {}, data: {}, offlineSince: null, lastSync: null };
+  const $ = (id) => document.getElementById(id);
+
+  // -- formatting -----------------------------------------------------------------------------
+  const timeFormat = new Intl.DateTimeFormat("zh-CN", {
+    timeZone, hour: "2-digit", minute: "2-digit", second: "2-digit", hour12: false,
+  });
+  const dateTimeFormat = new Intl.DateTimeFormat("zh-CN", {
+    timeZone, month: "numeric", day: "numeric", hour: "2-digit", minute: "2-digit", second: "2-digit",
+    hour12: false,
+  });
+  const clockTime = (date) => timeFormat.format(date);
+
+  function periodLabel(key) {
+    const m = /^(\d{4})(?:-(\d{2}))?$/.exec(key || "");
+    if (!m) return key || "—";
+    return m[2] ? `${m[1]}年${Number(m[2])}月` : `${m[1]}年`;
+  }
+
+  function points(value, places) {
+    if (value === null || value === undefined) return "—";
+    return places ? Number(value).toFixed(places) : String(Number(value));
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined && text !== null) node.textContent = String(text);
+    return node;
+  }
+
+  function flagIcon() {
+    const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+    svg.setAttribute("class", "flag-icon");
+    const use = document.createElementNS("http://www.w3.org/2000/svg", "use");
+    use.setAttribute("href", "#red-flag");
+    svg.appendChild(use);
+    return svg;
+  }
+
+  // -- drawing --------------------------------------------------------------------------------
+  function drawRow(row, board, holder) {
+    const line = el("div", "row");
+    line.dataset.code = row.code;
+    if (row.vetoed) line.classList.add("vetoed");
+    else if (!row.assessed) line.classList.add("unassessed");
+    if (board === "sections" && holder && holder.section === row.code) line.classList.add("holder");
+
+    const rank = el("span", "rank");
+    if (row.rank) {
+      rank.classList.add(`rank-${row.rank}`);
+      rank.appendChild(el("b", null, row.rank));
+    } else {
+      rank.textContent = "—";
+    }
+    line.appendChild(rank);
+
+    const name = el("span", "name");
+    const main = el("span", "main", row.name);
+    if (board === "sections" && holder && holder.section === row.code) {
+      main.appendChild(document.createTextNode(" "));
+      main.appendChild(flagIcon());
+    }
+    if (row.flags) {
+      const flags = el("span", "flags");
+      flags.title = "累计流动红旗";
+      flags.appendChild(flagIcon());
+      flags.appendChild(document.createTextNode(`×${row.flags}`));
+      main.appendChild(flags);
+    }
+    if (row.vetoed) main.appendChild(el("i", "veto-tag", "一票否决"));
+    name.appendChild(main);
+    if (row.vetoed) name.appendChild(el("span", "sub", `否决原因：${row.veto_reason || "—"}`));
+    line.appendChild(name);
+
+    let total;
+    if (row.vetoed) total = points(row.total, 2);
+    else if (!row.assessed) total = "未考核";
+    else total = points(row.total, 2);
+    line.appendChild(el("span", "total", total));
+
+    for (const code of CRITERIA) {
+      const crit = el("span", "crit", points(row.criteria ? row.criteria[code] : null));
+      crit.dataset.criterion = code;
+      line.appendChild(crit);
+    }
+
+    const move = el("span", "move");
+    if (row.movement === null || row.movement === undefined) {
+      move.classList.add("none");
+      move.textContent = "—";
+    } else if (row.movement > 0) {
+      move.classList.add("up");
+      move.textContent = `↑${row.movement}`;
+    } else if (row.movement < 0) {
+      move.classList.add("down");
+      move.textContent = `↓${-row.movement}`;
+    } else {
+      move.classList.add("same");
+      move.textContent = "=";
+    }
+    line.appendChild(move);
+    return line;
+  }
+
+  function drawBoard(board) {
+    const data = state.data[board];
+    const container = document.querySelector(`#board-${board} [data-rows]`);
+    if (!data || !container) return;
+    const holder = (state.data.sections || {}).flag || null;
+    const rows = data.rows || [];
+    const fresh = document.createDocumentFragment();
+    if (rows.length === 0) fresh.appendChild(el("div", "empty", "暂无数据"));
+    for (const row of rows) fresh.appendChild(drawRow(row, board, holder));
+    // Row height: fill the panel, but never taller than 96px nor shorter than 40px.
+    const height = container.clientHeight || 760;
+    const rowHeight = Math.max(40, Math.min(96, Math.floor(height / Math.max(rows.length, 1))));
+    container.style.setProperty("--rh", `${rowHeight}px`);
+    container.replaceChildren(fresh);
+  }
+
+  function drawHeader() {
+    const sections = state.data.sections || state.data.teams;
+    if (!sections) return;
+    $("period").textContent = periodLabel(sections.period);
+    const status = $("period-status");
+    const closed = sections.status === "closed";
+    status.textContent = closed ? "已关账" : "实时 · 本月进行中";
+    status.className = `status ${closed ? "closed" : "open"}`;
+    const flag = (state.data.sections || {}).flag;
+    $("flag-name").textContent = flag ? flag.name : "暂无";
+    $("flag-period").textContent = flag ? `${periodLabel(flag.period)}获得 · ${flag.section}` : "尚无关账月份";
+    const generated = BOARDS.map((b) => state.data[b] && state.data[b].generated_at).filter(Boolean).sort();
+    if (generated.length) $("generated-at").textContent = dateTimeFormat.format(new Date(generated.at(-1)));
+  }
+
+  // -- polling --------------------------------------------------------------------------------
+  class Denied extends Error {}
+
+  async function fetchBoard(board) {
+    const url = `/api/v1/competitions/${encodeURIComponent(cid)}/leaderboard?board=${board}&period=current`;
+    const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
+    if (state.etag[board]) headers["If-None-Match"] = state.etag[board];
+    const controller = new AbortController();
+    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
+    try {
+      const response = await fetch(url, { headers, cache: "no-store", signal: controller.signal });
+      if (response.status === 304) return false;
+      if (response.status === 401 || response.status === 403) throw new Denied(String(response.status));
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      const data = await response.json();
+      state.data[board] = data;
+      state.etag[board] = response.headers.get("ETag");
+      return true;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  function setOffline(offline) {
+    const banner = $("offline");
+    if (offline) {
+      if (!state.offlineSince) state.offlineSince = new Date();
+      banner.textContent = `网络中断 · 自 ${clockTime(state.offlineSince)} 起离线 · 屏幕显示的是最后收到的数据`;
+      banner.hidden = false;
+      body.classList.add("is-offline");
+    } else {
+      state.offlineSince = null;
+      banner.hidden = true;
+      body.classList.remove("is-offline");
+    }
+  }
+
+  async function poll() {
+    try {
+      const changed = await Promise.all(BOARDS.map(fetchBoard));
+      setOffline(false);
+      $("denied").hidden = true;
+      state.lastSync = new Date();
+      $("synced-at").textContent = clockTime(state.lastSync);
+      if (changed.some(Boolean)) {
+        // The flag holder lives on the sections board but marks rows of both, so redraw both.
+        BOARDS.forEach(drawBoard);
+        drawHeader();
+      }
+    } catch (error) {
+      if (error instanceof Denied) {
+        setOffline(false);
+        $("denied").hidden = false;
+      } else {
+        setOffline(true);
+      }
+    } finally {
+      setTimeout(poll, pollMs);
+    }
+  }
+
+  // -- the canvas is 1920×1080; scale it to whatever screen it is on --------------------------
+  function fit() {
+    const scale = Math.min(window.innerWidth / 1920, window.innerHeight / 1080);
+    body.style.transform = Math.abs(scale - 1) < 0.01 ? "" : `scale(${scale})`;
+  }
+
+  function tick() {
+    $("clock").textContent = clockTime(new Date());
+  }
+
+  fit();
+  window.addEventListener("resize", fit);
+  tick();
+  setInterval(tick, 1000);
+  poll();
+})();
