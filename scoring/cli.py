@@ -82,11 +82,13 @@ def tallies_rebuild():
 
 def init_app(app: Flask) -> None:
     from .backup import backup_command, restore_command
+    from .reports.cli import reports_cli
     from .scheduler.cli import scheduler_command
 
     app.cli.add_command(users)
     app.cli.add_command(tallies_cli)
     app.cli.add_command(demo_command)
     app.cli.add_command(scheduler_command)
+    app.cli.add_command(reports_cli)
     app.cli.add_command(backup_command)
     app.cli.add_command(restore_command)

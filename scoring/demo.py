@@ -219,14 +219,14 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
                                                   Decimal(points), note)))
             for code, payload in payloads:
                 outcomes = post_entries(competition, supervisors[code], [payload])
-                if not voided and day.day == 8 and outcomes[0].status == "created" and payload["points"] > 1:
+                if not voided and day.day >= 8 and outcomes[0].status == "created" and payload["points"] > 0:
                     entry = db.session.get(Entry, outcomes[0].entry_id)
                     void_entry(entry, admin, "录入错误：重复录入同一检查记录")
                     voided = True
             if not vetoed and day.month == months[-1].month and day.day >= min(5, today.day):
                 _veto(competition, admin, months[-1].strftime("%Y-%m"))
                 vetoed = True
-            if day.day == 3 and day > months[0]:
+            if day.day == 3 and day.replace(day=1) > months[0]:
                 previous = (day.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
                 close_period(competition, previous, actor=admin)
             take_daily_snapshot(competition, day)
@@ -257,7 +257,7 @@ def _entry(day: date, tz: ZoneInfo, rng: random.Random, section: str, team: str 
 
 
 def _credentials_path() -> Path:
-    return Path(current_app.instance_path) / CREDENTIALS
+    return Path(current_app.config.get("DEMO_CREDENTIALS") or Path(current_app.instance_path) / CREDENTIALS)
 
 
 def _save_credentials(passwords: dict, wall_token: str, competition_id: int) -> None:

@@ -97,9 +97,10 @@ def empty_tables() -> None:
 
 
 @pytest.fixture
-def app(database_url):
+def app(database_url, tmp_path):
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
-                      "LOGIN_MAX_FAILURES": 5, "SECRET_KEY": "test-secret-key-0123456789"})
+                      "LOGIN_MAX_FAILURES": 5, "SECRET_KEY": "test-secret-key-0123456789",
+                      "DEMO_CREDENTIALS": str(tmp_path / "demo-credentials.json")})
     with app.app_context():
         empty_tables()
     yield app

@@ -1,0 +1,80 @@
+"""`flask --app wsgi demo`: the ring-road competition of the seed article, ready to read."""
+import json
+from decimal import Decimal
+from pathlib import Path
+
+from sqlalchemy import func, select
+
+from scoring.competitions.models import Competition, Section, Team
+from scoring.entries.models import Entry
+from scoring.extensions import db
+from scoring.periods.models import Period
+from scoring.vetoes.models import Veto
+
+
+def login(client, username, password):
+    r = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+    assert r.status_code == 200, r.get_json()
+    return {"Authorization": f"Bearer {r.get_json()['token']}"}
+
+
+def test_demo_holds_the_articles_competition(app, runner):
+    result = runner.invoke(args=["demo"])
+    assert result.exit_code == 0, result.output
+    assert "wall display" in result.output and "/wall/1?token=" in result.output
+    with app.app_context():
+        competition = db.session.scalar(select(Competition))
+        assert competition.organizer == "聊城市公路事业发展中心"
+        assert [c.name for c in competition.criteria] == [
+            "比工艺工法、赛工程质量", "比平安稳定、赛安全生产", "比节点管控、赛工程进度",
+            "比措施达标、赛工地环保", "比协同高效、赛精细管理"]
+        sections = db.session.scalars(select(Section).order_by(Section.start_km)).all()
+        assert len(sections) >= 8
+        assert sections[0].start_km == 0 and sections[-1].end_km == Decimal("121")
+        assert all(a.end_km == b.start_km for a, b in zip(sections, sections[1:], strict=False))
+        xu = db.session.scalar(select(Team).where(Team.leader == "徐大军"))
+        assert xu.section.name.endswith("顾官屯镇段")
+        months = db.session.scalars(select(Entry.period).distinct()).all()
+        assert len(months) == 3
+        assert db.session.scalar(select(func.count()).where(Entry.status == "void")) >= 1
+        assert db.session.scalar(select(func.count()).where(Entry.status == "late")) >= 1
+        assert db.session.scalar(select(func.count()).where(Entry.kind == "bonus")) >= 3
+        assert db.session.scalar(select(func.count()).select_from(Veto)) >= 1
+        closed = db.session.scalars(select(Period).where(Period.status == "closed")).all()
+        assert len(closed) == 2 and any(p.flag_section_id for p in closed)
+    boards_show_ranks_movement_veto_and_flags(app, app.test_client())
+    supervisor_posts_and_voids(app, app.test_client())
+
+
+def boards_show_ranks_movement_veto_and_flags(app, client):
+    saved = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())
+    headers = login(client, "lishurong", saved["passwords"]["lishurong"])
+    board = client.get("/api/v1/competitions/1/leaderboard?board=sections", headers=headers).get_json()
+    rows = board["rows"]
+    assert rows[0]["rank"] == 1
+    assert any(r["movement"] not in (None, 0) for r in rows)
+    vetoed = [r for r in rows if r["vetoed"]]
+    assert vetoed and vetoed[0]["rank"] is None and vetoed[0]["total"] == 0 and "事故" in vetoed[0]["veto_reason"]
+    assert sum(r["flags"] for r in rows) >= 1 and board["flag"] is not None
+
+
+def test_demo_if_empty_leaves_a_loaded_database_alone(app, runner, world):
+    result = runner.invoke(args=["demo", "--if-empty"])
+    assert result.exit_code == 0 and "not loaded" in result.output
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(Competition)) == 1
+
+
+def supervisor_posts_and_voids(app, client):
+    saved = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())
+    headers = login(client, "jianli-a", saved["passwords"]["jianli-a"])
+    body = {"client_id": "demo-test-1", "section": "LJ-03", "team": "TJD-03", "criterion": "environment",
+            "item": "E1", "kind": "deduction", "points": 0.5, "observed_at": "2026-11-20T09:00:00+08:00",
+            "note": "裸土未覆盖"}
+    r = client.post("/api/v1/competitions/1/entries", json=body, headers=headers)
+    assert r.status_code == 201
+    r = client.post(f"/api/v1/entries/{r.get_json()['id']}/void", json={"reason": "误录"}, headers=headers)
+    assert r.status_code == 200 and r.get_json()["status"] == "void"
+    r = client.post("/api/v1/competitions/1/entries", json={**body, "client_id": "x2", "section": "LJ-05",
+                                                             "team": None}, headers=headers)
+    assert r.status_code == 403
