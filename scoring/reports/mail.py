@@ -1,9 +1,242 @@
-"""Sending the queued monthly reports over SMTP."""
+"""Sending the queued monthly reports over SMTP: each report to each recipient exactly once.
+
+A run (the scheduler's "mail" job, or `flask reports send`):
+
+1. Deliveries stuck in "sending" for longer than STUCK_AFTER belong to a run that died between
+   handing the message to the SMTP server and recording it. Whether the server took the message is
+   unknown, so they are NOT resent: they become `failed` with a note asking a person to check the
+   mailbox and resend by hand (`flask reports send YYYY-MM --resend-failed`). A missing report is
+   visible in GET …/deliveries; a duplicate in a manager's inbox is not undoable.
+2. Claim the due deliveries (queued, or failed with a retry due) in one conditional UPDATE and
+   commit BEFORE talking SMTP: status "sending", claimed_by this run, a deterministic Message-ID.
+   The UPDATE re-checks the status, so two runs racing (two scheduler processes, two threads) never
+   claim the same row; on PostgreSQL the candidates are picked FOR UPDATE SKIP LOCKED.
+3. One SMTP connection for the run; after each message its row is marked sent (or failed, with
+   attempts + 1, the error and the next attempt after 1, 2, 4 … minutes, at most an hour) and
+   committed at once, so a crash leaves at most one row in "sending". After MAX_ATTEMPTS failures
+   a delivery stays `failed`. A failure for one recipient does not resend to the others.
+
+Without SMTP_URL nothing is claimed: deliveries stay queued and the job logs that once.
+"""
 from __future__ import annotations
 
-from datetime import datetime
+import logging
+import os
+import smtplib
+import socket
+import ssl
+import uuid
+from datetime import datetime, timedelta
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import format_datetime, parseaddr
+from urllib.parse import unquote, urlsplit
+
+from flask import current_app
+from sqlalchemy import and_, or_, select, update
+
+from ..competitions.models import Competition
+from ..extensions import db
+from .models import Delivery
+
+log = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 8
+MAX_BACKOFF = timedelta(hours=1)
+STUCK_AFTER = timedelta(minutes=15)
+BATCH = 200  # deliveries claimed per run; the rest wait for the next run
+INTERRUPTED = ("interrupted while sending; not resent to avoid a duplicate — check the mailbox and resend by hand")
+_warned_unconfigured = False
+
+
+def backoff(attempts: int) -> timedelta:
+    """Wait before the next try after `attempts` failures: 1, 2, 4 … minutes, at most an hour."""
+    return min(timedelta(minutes=2 ** (max(attempts, 1) - 1)), MAX_BACKOFF)
+
+
+def due_filter(now: datetime):
+    return or_(
+        Delivery.status == "queued",
+        # claimed_by is cleared on an ordinary failure and kept on an interrupted one, which is
+        # therefore never retried automatically.
+        and_(Delivery.status == "failed", Delivery.claimed_by.is_(None), Delivery.attempts < MAX_ATTEMPTS),
+    ) & (Delivery.next_attempt_at <= now)
 
 
 def send_due(now: datetime) -> int:
     """Send every delivery that is due; returns how many were sent."""
-    raise NotImplementedError("report mail is not built yet")
+    global _warned_unconfigured
+    url = current_app.config.get("SMTP_URL")
+    if not url:
+        if not _warned_unconfigured:
+            log.warning("SMTP_URL is not set: monthly reports stay queued until it is")
+            _warned_unconfigured = True
+        return 0
+    give_up_interrupted(now)
+    claimed = claim_due(now)
+    if not claimed:
+        return 0
+    return _send(url, claimed, now)
+
+
+def give_up_interrupted(now: datetime) -> int:
+    result = db.session.execute(
+        update(Delivery)
+        .where(Delivery.status == "sending", Delivery.claimed_at < now - STUCK_AFTER)
+        .values(status="failed", last_error=INTERRUPTED)
+    )
+    db.session.commit()
+    if result.rowcount:
+        log.error("%d report deliveries were interrupted while sending; not resent", result.rowcount)
+    return result.rowcount or 0
+
+
+def claim_due(now: datetime) -> list[Delivery]:
+    """Take the due deliveries for this run and commit, before any mail goes out."""
+    token = f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+    candidates = select(Delivery.id).where(due_filter(now)).order_by(Delivery.id).limit(BATCH)
+    if db.session.get_bind().dialect.name == "postgresql":
+        candidates = candidates.with_for_update(skip_locked=True)
+    ids = db.session.scalars(candidates).all()
+    if not ids:
+        db.session.commit()
+        return []
+    # The WHERE is evaluated again under the write lock, so a row another run took meanwhile is skipped.
+    db.session.execute(
+        update(Delivery).where(Delivery.id.in_(ids), due_filter(now))
+        .values(status="sending", claimed_by=token, claimed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    claimed = db.session.scalars(
+        select(Delivery).where(Delivery.claimed_by == token, Delivery.status == "sending").order_by(Delivery.id)
+        .execution_options(populate_existing=True)
+    ).all()
+    domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
+    for delivery in claimed:
+        # The same for every attempt, so a receiving system can drop a duplicate it has already seen.
+        delivery.message_id = (f"<report.{delivery.competition_id}.{delivery.period}.{delivery.recipient_id}"
+                               f".{delivery.id}@{domain}>")
+    db.session.commit()
+    return claimed
+
+
+def _send(url: str, deliveries: list[Delivery], now: datetime) -> int:
+    sent = 0
+    try:
+        connection = connect(url)
+    except (OSError, smtplib.SMTPException) as error:
+        for delivery in deliveries:
+            _failed(delivery, f"cannot reach the SMTP server: {_describe(error)}", now)
+        db.session.commit()
+        log.warning("report mail: %s", _describe(error))
+        return 0
+    rendered: dict = {}
+    try:
+        for index, delivery in enumerate(deliveries):
+            try:
+                message = build_message(delivery, rendered)
+            except Exception as error:  # noqa: BLE001 - a broken report fails its delivery, not the run
+                log.exception("report %s for %s could not be rendered", delivery.period, delivery.recipient.email)
+                _failed(delivery, f"could not render the report: {_describe(error)}", now)
+                db.session.commit()
+                continue
+            try:
+                connection.send_message(message)
+            except smtplib.SMTPServerDisconnected as error:
+                # The connection is gone: this and the remaining ones wait for the next run.
+                for rest in deliveries[index:]:
+                    _failed(rest, f"SMTP connection lost: {_describe(error)}", now)
+                db.session.commit()
+                return sent
+            except (smtplib.SMTPException, OSError) as error:
+                _failed(delivery, _describe(error), now)
+                db.session.commit()
+                continue
+            delivery.status = "sent"
+            delivery.sent_at = now
+            delivery.attempts += 1
+            delivery.last_error = None
+            db.session.commit()
+            sent += 1
+            log.info("report %s sent to %s", delivery.period, delivery.recipient.email)
+    finally:
+        try:
+            connection.quit()
+        except (OSError, smtplib.SMTPException):
+            pass
+    return sent
+
+
+def _failed(delivery: Delivery, error: str, now: datetime) -> None:
+    delivery.attempts += 1
+    delivery.status = "failed"
+    delivery.last_error = error[:2000]
+    delivery.claimed_by = None
+    delivery.claimed_at = None
+    delivery.next_attempt_at = now + backoff(delivery.attempts)
+    if delivery.attempts >= MAX_ATTEMPTS:
+        log.error("report %s to %s failed %d times; giving up: %s", delivery.period, delivery.recipient.email,
+                  delivery.attempts, error)
+
+
+def _describe(error: Exception) -> str:
+    if isinstance(error, smtplib.SMTPRecipientsRefused):
+        return "; ".join(f"{addr} refused: {code} {msg.decode(errors='replace')}"
+                         for addr, (code, msg) in error.recipients.items())
+    if isinstance(error, smtplib.SMTPResponseException):
+        text = error.smtp_error
+        return f"{error.smtp_code} {text.decode(errors='replace') if isinstance(text, bytes) else text}"
+    return f"{type(error).__name__}: {error}" if str(error) else type(error).__name__
+
+
+def connect(url: str, timeout: float = 30) -> smtplib.SMTP:
+    """One connection from SMTP_URL: smtp://, smtp+starttls:// or smtps://, with optional user:pass."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme == "smtps":
+        connection = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=ssl.create_default_context())
+    else:
+        connection = smtplib.SMTP(host, parts.port or (587 if parts.scheme == "smtp+starttls" else 25),
+                                  timeout=timeout)
+        if parts.scheme == "smtp+starttls":
+            connection.starttls(context=ssl.create_default_context())
+    if parts.username:
+        connection.login(unquote(parts.username), unquote(parts.password or ""))
+    return connection
+
+
+def build_message(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
+    """The report as one multipart message: text, HTML and the XLSX attachment."""
+    from .render import XLSX_TYPE, build_report, render_html, render_text, render_xlsx
+
+    cache = {} if cache is None else cache
+    key = (delivery.competition_id, delivery.period, delivery.recipient.section_id)
+    if key not in cache:
+        competition = db.session.get(Competition, delivery.competition_id)
+        report = build_report(competition, delivery.period, delivery.recipient.section)
+        cache[key] = (report.title, render_text(report), render_html(report), render_xlsx(report), report.filename())
+    subject, text, html, xlsx, filename = cache[key]
+    message = EmailMessage()
+    message["Subject"] = subject
+    message["From"] = current_app.config["MAIL_FROM"]
+    local, _, domain = delivery.recipient.email.rpartition("@")
+    message["To"] = Address(display_name=delivery.recipient.name, username=local, domain=domain)
+    message["Date"] = format_datetime(datetime.now().astimezone())
+    message["Message-ID"] = delivery.message_id
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    maintype, subtype = XLSX_TYPE.split("/")
+    message.add_attachment(xlsx, maintype=maintype, subtype=subtype, filename=filename)
+    return message
+
+
+def requeue_failed(competition_id: int, period: str) -> int:
+    """By hand (the CLI): queue the failed deliveries of a month again, interrupted ones included."""
+    from ..types import utcnow
+
+    result = db.session.execute(
+        update(Delivery).where(Delivery.competition_id == competition_id, Delivery.period == period,
+                               Delivery.status == "failed")
+        .values(status="queued", claimed_by=None, claimed_at=None, next_attempt_at=utcnow())
+    )
+    return result.rowcount or 0

@@ -1,5 +1,6 @@
 import re
 
+from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -9,10 +10,25 @@ from ..auth.access import roles
 from ..competitions.operations import find_section, get_competition
 from ..extensions import db
 from ..periods.models import Period
+from ..periods.operations import current_key
+from ..standings.operations import leaderboard, resolve_period
 from ..types import utcnow
+from . import exports, render
 from .models import Delivery, Recipient
 from .operations import queue_reports
-from .schemas import DeliveryOut, RecipientFilter, RecipientIn, RecipientOut
+from .schemas import (
+    DeliveryOut,
+    EntriesExportArgs,
+    RecipientFilter,
+    RecipientIn,
+    RecipientOut,
+    ReportArgs,
+    StandingsExportArgs,
+)
+
+# Reports and exports are read by the competition office and management: admin and viewer.
+# Supervisors post scores and read the boards, display tokens read the boards only.
+REPORT_READERS = ("admin", "viewer")
 
 blp = Blueprint("reports", __name__, url_prefix="/api/v1/competitions/<int:cid>",
                 description="Report recipients, the monthly report and its delivery, exports.")
@@ -96,3 +112,91 @@ def _deliveries(cid: int, period: str) -> list[Delivery]:
     return db.session.scalars(
         select(Delivery).where(Delivery.competition_id == cid, Delivery.period == period).order_by(Delivery.id)
     ).all()
+
+
+@blp.get("/reports/<period>")
+@roles(*REPORT_READERS)
+@blp.arguments(ReportArgs, location="query")
+@blp.response(200, description="The monthly report as mailed: text/html, text/plain or an XLSX workbook. "
+                               "`scope` shows what a recipient of that section gets. A month not yet closed "
+                               "is shown live and marked so.")
+def get_report(args, cid, period):
+    competition = get_competition(cid)
+    _month(competition, period)
+    scope = None
+    if args["scope"] != "all":
+        scope = find_section(cid, args["scope"])
+        if scope is None:
+            raise Problem(422, "Unknown section.", {"scope": [f"Use all or a section code, not {args['scope']}."]})
+    report = render.build_report(competition, period, scope)
+    if args["format"] == "html":
+        return current_app.response_class(render.render_html(report), mimetype="text/html")
+    if args["format"] == "text":
+        return current_app.response_class(render.render_text(report), mimetype="text/plain")
+    return _download(render.render_xlsx(report), render.XLSX_TYPE, f"report-{period}.xlsx")
+
+
+def _month(competition, key: str) -> str:
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", key):
+        raise Problem(404, f"No period {key!r}; periods are months, YYYY-MM.")
+    if key > current_key(competition):
+        raise Problem(404, f"{key} has not begun yet.")
+    return key
+
+
+def _download(body: bytes, mimetype: str, filename: str):
+    return current_app.response_class(body, mimetype=mimetype,
+                                      headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+
+
+def _entries_export(cid: int, args: dict):
+    competition = get_competition(cid)
+    key = _month(competition, resolve_period(competition, args["period"]))
+    return key, exports.entries_table(competition, exports.period_entries(competition, key))
+
+
+def _standings_export(cid: int, args: dict):
+    competition = get_competition(cid)
+    key = resolve_period(competition, args["period"])
+    if len(key) == 7:
+        _month(competition, key)
+    header, table = exports.standings_table(competition, leaderboard(competition, args["board"], key)["rows"])
+    return key, header, table
+
+
+@blp.get("/exports/entries.csv")
+@roles(*REPORT_READERS)
+@blp.arguments(EntriesExportArgs, location="query")
+@blp.response(200, description="Every entry of the month (counted, late and void), CSV in UTF-8 with a BOM.")
+def export_entries_csv(args, cid):
+    key, (header, table) = _entries_export(cid, args)
+    return _download(exports.to_csv(header, table), "text/csv", f"entries-{key}.csv")
+
+
+@blp.get("/exports/entries.xlsx")
+@roles(*REPORT_READERS)
+@blp.arguments(EntriesExportArgs, location="query")
+@blp.response(200, description="Every entry of the month (counted, late and void), as an XLSX workbook.")
+def export_entries_xlsx(args, cid):
+    key, (header, table) = _entries_export(cid, args)
+    return _download(exports.to_xlsx([("计分明细", header, table)]), render.XLSX_TYPE, f"entries-{key}.xlsx")
+
+
+@blp.get("/exports/standings.csv")
+@roles(*REPORT_READERS)
+@blp.arguments(StandingsExportArgs, location="query")
+@blp.response(200, description="The leaderboard's rows, CSV in UTF-8 with a BOM.")
+def export_standings_csv(args, cid):
+    key, header, table = _standings_export(cid, args)
+    return _download(exports.to_csv(header, table), "text/csv", f"standings-{args['board']}-{key}.csv")
+
+
+@blp.get("/exports/standings.xlsx")
+@roles(*REPORT_READERS)
+@blp.arguments(StandingsExportArgs, location="query")
+@blp.response(200, description="The leaderboard's rows as an XLSX workbook.")
+def export_standings_xlsx(args, cid):
+    key, header, table = _standings_export(cid, args)
+    title = "标段排名" if args["board"] == "sections" else "突击队排名"
+    return _download(exports.to_xlsx([(title, header, table)]), render.XLSX_TYPE,
+                     f"standings-{args['board']}-{key}.xlsx")

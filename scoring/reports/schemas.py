@@ -3,6 +3,8 @@ import marshmallow as ma
 from ..api import PageArgs
 from ..fields import Strict
 
+MONTH = r"^(current|\d{4}-(0[1-9]|1[0-2]))$"
+
 
 class RecipientIn(Strict):
     email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
@@ -34,3 +36,19 @@ class DeliveryOut(ma.Schema):
 
 class RecipientFilter(PageArgs):
     pass
+
+
+class ReportArgs(Strict):
+    format = ma.fields.String(load_default="html", validate=ma.validate.OneOf(("html", "text", "xlsx")))
+    scope = ma.fields.String(load_default="all", validate=ma.validate.Length(min=1, max=40))
+
+
+class EntriesExportArgs(Strict):
+    period = ma.fields.String(load_default="current", validate=ma.validate.Regexp(
+        MONTH, error="Use current or YYYY-MM."))
+
+
+class StandingsExportArgs(Strict):
+    board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(("sections", "teams")))
+    period = ma.fields.String(load_default="current", validate=ma.validate.Regexp(
+        r"^(current|\d{4}|\d{4}-(0[1-9]|1[0-2]))$", error="Use current, YYYY-MM or YYYY."))

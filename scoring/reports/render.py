@@ -1,0 +1,134 @@
+"""The monthly report (月度考核通报): HTML for mail clients, plain text, and an XLSX attachment.
+
+Every figure comes from `standings.operations.leaderboard` (the boards) and `history` (the daily
+trend): the report lays them out and never computes a score. Entry-level details (the largest
+deductions, the section's postings) are shown to a section-scoped recipient for their own section
+only; the boards themselves are public (they hang on the wall of the project office).
+"""
+from __future__ import annotations
+
+import calendar
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from flask import render_template
+
+from ..competitions.models import Competition, Section
+from ..entries.models import Entry
+from ..periods.operations import current_key
+from ..standings.operations import history, leaderboard
+from .exports import KINDS, XLSX_TYPE, criteria_names, entries_table, number, period_entries, standings_table, to_xlsx
+
+__all__ = ["Report", "build_report", "render_html", "render_text", "render_xlsx", "XLSX_TYPE"]
+TOP_DEDUCTIONS = 10
+BAR_HEIGHT = 40  # pixels of the tallest bar in the trend chart
+
+
+@dataclass
+class Report:
+    competition: Competition
+    period: str
+    closed: bool
+    sections: list[dict]
+    teams: list[dict]
+    flag: dict | None
+    criteria: list[tuple[str, str]]
+    vetoes: list[dict]
+    top_deductions: list[Entry]
+    trend: list[dict]
+    trend_days: list[str]
+    scope: Section | None = None
+    section_entries: list[Entry] = field(default_factory=list)
+
+    @property
+    def title(self) -> str:
+        year, month = self.period.split("-")
+        return f"{self.competition.name} {year}年{int(month)}月 月度考核通报"
+
+    @property
+    def scope_label(self) -> str:
+        return f"{self.scope.code} {self.scope.name}" if self.scope else "全部标段"
+
+    def filename(self) -> str:
+        return f"五比五赛-{self.period}" + (f"-{self.scope.code}" if self.scope else "") + ".xlsx"
+
+
+def build_report(competition: Competition, period: str, scope: Section | None = None) -> Report:
+    sections = leaderboard(competition, "sections", period)
+    teams = leaderboard(competition, "teams", period)
+    vetoes = [{"board": board, "code": r["code"], "name": r["name"], "reason": r["veto_reason"]}
+              for board, rows in (("标段", sections["rows"]), ("突击队", teams["rows"])) for r in rows if r["vetoed"]]
+    counted = period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
+    deductions = sorted((e for e in counted if e.kind == "deduction" and e.points > 0),
+                        key=lambda e: (-e.points, e.observed_at, e.id))
+    trend, days = _trend(competition, period)
+    return Report(
+        competition=competition, period=period, closed=sections["status"] == "closed",
+        sections=sections["rows"], teams=teams["rows"], flag=sections["flag"], criteria=criteria_names(competition),
+        vetoes=vetoes, top_deductions=deductions[:TOP_DEDUCTIONS], trend=trend, trend_days=days, scope=scope,
+        section_entries=counted if scope else [],
+    )
+
+
+def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]]:
+    """Each section's daily total over the month, from the daily snapshots, scaled to bar heights."""
+    year, month = int(period[:4]), int(period[5:])
+    start, end = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    series = []
+    for subject in history(competition, "sections", start, end)["subjects"]:
+        points = [p for p in subject["history"] if p["period"] == period]
+        if points:
+            series.append({"code": subject["code"], "name": subject["name"], "points": points})
+    totals = [p["total"] for s in series for p in s["points"] if p["total"] is not None]
+    days = sorted({p["day"] for s in series for p in s["points"]})
+    if not totals:
+        return [], []
+    low, high = min(totals), max(totals)
+    floor = low - max((high - low) / 4, Decimal(1))  # bars show the differences, not 0..100
+    for s in series:
+        by_day = {p["day"]: p for p in s["points"]}
+        s["bars"] = []
+        for day in days:
+            p = by_day.get(day)
+            total = p["total"] if p else None
+            height = 0 if total is None else max(2, round(BAR_HEIGHT * (total - floor) / (high - floor)))
+            s["bars"].append({"day": day, "total": total, "rank": p["rank"] if p else None, "height": height})
+        known = [b["total"] for b in s["bars"] if b["total"] is not None]
+        s["first"], s["last"], s["low"], s["high"] = known[0], known[-1], min(known), max(known)
+    return series, days
+
+
+def _context(report: Report) -> dict:
+    return {"r": report, "num": number, "arrow": arrow, "kinds": KINDS, "zone": ZoneInfo(report.competition.timezone),
+            "items": {i.code: i.name for c in report.competition.criteria for i in c.items},
+            "criteria_names": dict(report.criteria), "is_current": report.period == current_key(report.competition)}
+
+
+def arrow(movement: int | None) -> str:
+    if movement is None:
+        return ""
+    if movement > 0:
+        return f"↑{movement}"
+    if movement < 0:
+        return f"↓{-movement}"
+    return "→"
+
+
+def render_html(report: Report) -> str:
+    return render_template("reports/report.html", **_context(report))
+
+
+def render_text(report: Report) -> str:
+    return render_template("reports/report.txt", **_context(report))
+
+
+def render_xlsx(report: Report) -> bytes:
+    competition = report.competition
+    sections = standings_table(competition, report.sections)
+    teams = standings_table(competition, report.teams)
+    entries = period_entries(competition, report.period, section_id=report.scope.id if report.scope else None,
+                             counted_only=True)
+    return to_xlsx([("标段排名", *sections), ("突击队排名", *teams),
+                    ("计分明细", *entries_table(competition, entries))])

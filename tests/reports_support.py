@@ -1,0 +1,160 @@
+"""Shared by the report, mail and export tests: a month worth reporting, and a real SMTP sink."""
+from __future__ import annotations
+
+import email
+import io
+from datetime import date
+from decimal import Decimal
+from email import policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from conftest import entry, free_port
+from openpyxl import load_workbook
+
+from scoring.competitions.models import Competition
+from scoring.extensions import db
+from scoring.standings.operations import take_daily_snapshot
+
+# Notes that tell the sections' details apart in a report.
+NOTE_LJ01 = "脚手架临边未设防护栏杆"
+NOTE_LJ02 = "施工便道扬尘未洒水"
+NOTE_LJ02_BONUS = "钢筋加工工艺创新获表扬"
+VETO_REASON = "发生一般安全生产责任事故"
+
+
+def post(client, world, who="admin", **fields):
+    r = client.post(world.url("/entries"), json=entry(**fields), headers=world.headers(who))
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()
+
+
+def snapshot(app, world, day: date) -> None:
+    with app.app_context():
+        take_daily_snapshot(db.session.get(Competition, world.cid), day)
+        db.session.commit()
+
+
+def close(client, world, key: str) -> None:
+    r = client.post(world.url(f"/periods/{key}/close"), headers=world.headers())
+    assert r.status_code == 200, r.get_json()
+
+
+def seed_months(client, world, app) -> None:
+    """October closed (LJ-01 first, then LJ-03, LJ-02), November with entries, a veto, daily snapshots.
+    November is left open; tests close it (which queues the report)."""
+    oct_ = "2026-10-15T09:00:00+08:00"
+    post(client, world, "sup1", points=1, observed_at=oct_, note="十月检查")
+    post(client, world, "sup2", section="LJ-02", points=3, observed_at=oct_, note="十月检查")
+    post(client, world, "sup2", section="LJ-03", points=2, observed_at=oct_, note="十月检查")
+    close(client, world, "2026-10")
+    post(client, world, "sup1", points=5, note=NOTE_LJ01, observed_at="2026-11-03T09:00:00+08:00")
+    post(client, world, "sup2", section="LJ-02", criterion="environment", item="E1", points=0.5, note=NOTE_LJ02,
+         observed_at="2026-11-03T10:00:00+08:00")
+    post(client, world, "sup2", section="LJ-03", team="TJD-3", criterion="quality", item="Q1", points=1.25,
+         note="混凝土表面蜂窝麻面", observed_at="2026-11-04T10:00:00+08:00")
+    snapshot(app, world, date(2026, 11, 4))
+    post(client, world, "sup1", team="TJD-1", criterion="schedule", item="P1", points=2, note="节点滞后三天",
+         observed_at="2026-11-10T10:00:00+08:00")
+    post(client, world, "sup2", section="LJ-02", criterion="quality", item=None, kind="bonus", points=1.5,
+         note=NOTE_LJ02_BONUS, observed_at="2026-11-11T10:00:00+08:00")
+    snapshot(app, world, date(2026, 11, 11))
+    r = client.post(world.url("/vetoes"), json={"section": "LJ-03", "period": "2026-11", "reason": VETO_REASON},
+                    headers=world.headers())
+    assert r.status_code == 201, r.get_json()
+    snapshot(app, world, date(2026, 11, 20))
+
+
+def add_recipients(client, world, *recipients) -> list[dict]:
+    made = []
+    for mail, name, scope in recipients:
+        r = client.post(world.url("/recipients"), json={"email": mail, "name": name, "scope": scope},
+                        headers=world.headers())
+        assert r.status_code == 201, r.get_json()
+        made.append(r.get_json())
+    return made
+
+
+class Sink:
+    """An aiosmtpd handler keeping every message; addresses in `refuse` get a 550 at RCPT."""
+
+    def __init__(self):
+        self.messages: list[email.message.EmailMessage] = []
+        self.refuse: set[str] = set()
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 - aiosmtpd's name
+        if address in self.refuse:
+            return "550 5.1.1 mailbox unavailable"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+    async def handle_DATA(self, server, session, envelope):  # noqa: N802
+        message = email.message_from_bytes(envelope.original_content or envelope.content, policy=policy.default)
+        message["X-Envelope-To"] = ",".join(envelope.rcpt_tos)
+        self.messages.append(message)
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list:
+        return [m for m in self.messages if address in m["X-Envelope-To"].split(",")]
+
+
+class SmtpServer:
+    """aiosmtpd on 127.0.0.1; can be stopped and started again on the same port."""
+
+    def __init__(self, port: int | None = None):
+        self.port = port or free_port()
+        self.sink = Sink()
+        self.controller: Controller | None = None
+
+    @property
+    def url(self) -> str:
+        return f"smtp://127.0.0.1:{self.port}"
+
+    def start(self) -> SmtpServer:
+        self.controller = Controller(self.sink, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp():
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def workbook(data: bytes):
+    return load_workbook(io.BytesIO(data), read_only=True)
+
+
+def sheet_rows(book, title: str) -> list[tuple]:
+    return list(book[title].iter_rows(values_only=True))
+
+
+def as_number(value):
+    """A cell read back as an exact number (the test client parses JSON numbers as Decimal); None stays None."""
+    return None if value in (None, "") else Decimal(str(value))
+
+
+def board_matches(rows: list[tuple] | list[list], board: dict, criteria_codes: list[str]) -> None:
+    """Rows of a standings export (header first) say exactly what the leaderboard says."""
+    header, *body = rows
+    assert header[:4] == ("排名", "编号", "名称", "总分") or list(header[:4]) == ["排名", "编号", "名称", "总分"]
+    assert len(body) == len(board["rows"])
+    for got, want in zip(body, board["rows"], strict=True):
+        assert got[1] == want["code"] and got[2] == want["name"]
+        assert (None if got[0] in (None, "") else int(got[0])) == want["rank"]
+        assert as_number(got[3]) == want["total"]
+        for index, code in enumerate(criteria_codes, start=4):
+            assert as_number(got[index]) == want["criteria"][code]
+        assert as_number(got[9]) == want["deductions"]
+        assert as_number(got[10]) == want["bonus"]
+        assert (None if got[11] in (None, "") else int(got[11])) == want["movement"]
+        assert (None if got[12] in (None, "") else int(got[12])) == want["flags"]
+        assert got[13] == ("是" if want["vetoed"] else "否")
+        assert (got[14] or None) == want["veto_reason"]
