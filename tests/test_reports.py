@@ -5,8 +5,17 @@ import re
 from decimal import Decimal
 
 from conftest import entry
-from reports_support import (NOTE_LJ01, NOTE_LJ02, NOTE_LJ02_BONUS, VETO_REASON, board_matches, close, seed_months,
-                             sheet_rows, workbook)
+from reports_support import (
+    NOTE_LJ01,
+    NOTE_LJ02,
+    NOTE_LJ02_BONUS,
+    VETO_REASON,
+    board_matches,
+    close,
+    seed_months,
+    sheet_rows,
+    workbook,
+)
 
 CODES = ["quality", "safety", "schedule", "environment", "management"]
 
