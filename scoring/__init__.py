@@ -25,7 +25,7 @@ def create_app(settings: dict | None = None) -> Flask:
     db.init_app(app)
     migrate.init_app(app, db)
     api = Api(app)
-    http.init_app(app)
+    http.init_app(app, api)
     register_blueprints(app, api)
     cli.init_app(app)
     return app

@@ -65,6 +65,7 @@ class Api(_Api):
     def _register_error_handlers(self):
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(Problem, lambda e: problem_response(e.status, e.detail, e.errors, e.headers))
+        self._app.register_error_handler(ma.ValidationError, self.handle_validation_error)
         self._app.register_error_handler(Exception, self.handle_unexpected)
 
     def handle_http_exception(self, error: HTTPException):
@@ -85,13 +86,21 @@ class Api(_Api):
             detail = HTTP_STATUS_CODES.get(status)
         return problem_response(status, detail, errors, headers)
 
+    def handle_validation_error(self, error: ma.ValidationError):
+        """A schema loaded inside a view (not through @arguments) found invalid fields."""
+        errors = _flatten_messages(error.messages)
+        return problem_response(422, "Some fields are invalid: " + ", ".join(sorted(errors)), errors)
+
     def handle_unexpected(self, error: Exception):
-        from sqlalchemy.exc import DBAPIError
+        from sqlalchemy.exc import DataError, DBAPIError
 
         if isinstance(error, DBAPIError) and error.connection_invalidated or _is_unavailable(error):
             log.warning("database unavailable: %s", error)
             return problem_response(503, "The database is unavailable; try again shortly.",
                                     headers={"Retry-After": "5"})
+        if isinstance(error, DataError):  # the database refused a value the schemas let through
+            log.warning("value refused by the database on %s %s: %s", request.method, request.path, error.orig)
+            return problem_response(422, "A value is out of range or malformed.")
         log.exception("unhandled error on %s %s", request.method, request.path)
         return problem_response(500, InternalServerError.description)
 
@@ -123,7 +132,7 @@ class JSONProvider(DefaultJSONProvider):
 
 
 class PageArgs(ma.Schema):
-    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1))
+    page = ma.fields.Integer(load_default=1, validate=ma.validate.Range(min=1, max=1_000_000))
     per_page = ma.fields.Integer(load_default=50, validate=ma.validate.Range(min=1, max=500))
 
 

@@ -1,20 +1,46 @@
 """Request and response hooks: the SQLite read path, security headers, CORS, the docs' assets."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from flask import Flask, request, send_from_directory
+from werkzeug.routing import IntegerConverter
 
 from .api import problem_response
 from .extensions import sqlite_read_only
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one in a URL is simply not there
+# A JSON "\u0000" not itself escaped (an odd run of backslashes before "u0000").
+_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
 
 
-def init_app(app: Flask) -> None:
+class IdConverter(IntegerConverter):
+    """`<int:…>` in routes: 0 … 2^31-1, so a huge id is a 404, not an overflow in the database."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=MAX_ID, signed=False):  # noqa: A002
+        super().__init__(url_map, fixed_digits, min, max, signed)
+
+
+def init_app(app: Flask, api=None) -> None:
+    from flask_smorest.spec.plugins import integerconverter2paramschema
+
+    app.url_map.converters["int"] = IdConverter
+    if api is not None:
+        api.register_converter(IdConverter, integerconverter2paramschema)
+
     @app.before_request
     def mark_read_only():
         sqlite_read_only.set(request.method in SAFE_METHODS)
+
+    @app.before_request
+    def refuse_nul_characters():
+        # PostgreSQL text cannot hold NUL; refuse it on both databases, before anything is stored.
+        if "\x00" in request.full_path or "%00" in request.query_string.decode("latin-1"):
+            return problem_response(422, "Text must not contain NUL characters.")
+        if request.content_length and _JSON_NUL.search(request.get_data(cache=True)):
+            return problem_response(422, "Text must not contain NUL characters.")
 
     @app.after_request
     def security_headers(response):

@@ -5,13 +5,14 @@ from sqlalchemy import or_, select
 from ..api import PageArgs, paginate
 from ..auth.access import roles
 from ..competitions.operations import get_competition
+from ..fields import AwareDateTime
 from .models import AuditEvent
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/competitions/<int:cid>", description="The audit trail.")
 
 
 class AuditFilter(PageArgs):
-    since = ma.fields.AwareDateTime()
+    since = AwareDateTime()  # years 2000-2100: year 1 would overflow on the way to UTC
     actor = ma.fields.String()
     action = ma.fields.String()
 

@@ -21,7 +21,8 @@ class UserIn(Strict):
         ma.validate.Length(min=1, max=80), ma.validate.Regexp(r"^[\w.@-]+$", error="Letters, digits, . @ - _ only.")])
     password = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(min=8, max=200))
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
-    competition = ma.fields.Integer(load_default=None, allow_none=True, strict=True)
+    competition = ma.fields.Integer(load_default=None, allow_none=True, strict=True,
+                                    validate=ma.validate.Range(min=1, max=2**31 - 1))
     sections = ma.fields.List(ma.fields.String(), load_default=list)
 
 

@@ -40,7 +40,8 @@ class EntryIn(Strict):
 
 
 class EntryBatchIn(Strict):
-    entries = ma.fields.List(ma.fields.Dict(), required=True,
+    # Raw: an item that is not an object is one "invalid" result; it must not block the others.
+    entries = ma.fields.List(ma.fields.Raw(allow_none=True), required=True,
                              validate=ma.validate.Length(min=1, max=MAX_BATCH))
 
 
