@@ -70,11 +70,8 @@
     line.appendChild(rank);
 
     const name = el("span", "name");
-    const main = el("span", "main", row.name);
-    if (board === "sections" && holder && holder.section === row.code) {
-      main.appendChild(document.createTextNode(" "));
-      main.appendChild(flagIcon());
-    }
+    const main = el("span", "main");
+    main.appendChild(el("span", "text", row.name));
     if (row.flags) {
       const flags = el("span", "flags");
       flags.title = "累计流动红旗";
@@ -82,9 +79,14 @@
       flags.appendChild(document.createTextNode(`×${row.flags}`));
       main.appendChild(flags);
     }
-    if (row.vetoed) main.appendChild(el("i", "veto-tag", "一票否决"));
     name.appendChild(main);
-    if (row.vetoed) name.appendChild(el("span", "sub", `否决原因：${row.veto_reason || "—"}`));
+    if (row.vetoed) {
+      const sub = el("span", "sub");
+      sub.appendChild(el("i", "veto-tag", "一票否决"));
+      sub.appendChild(document.createTextNode(` ${row.veto_reason || ""}`));
+      sub.title = row.veto_reason || "";
+      name.appendChild(sub);
+    }
     line.appendChild(name);
 
     let total;
@@ -131,6 +133,15 @@
     const rowHeight = Math.max(40, Math.min(96, Math.floor(height / Math.max(rows.length, 1))));
     container.style.setProperty("--rh", `${rowHeight}px`);
     container.replaceChildren(fresh);
+    container.querySelectorAll(".main .text").forEach(fitText);
+  }
+
+  // Long names (a team's full title) shrink until they fit on one line, down to 60% of the size.
+  function fitText(node) {
+    const full = parseFloat(getComputedStyle(node).fontSize);
+    for (let size = full; size > full * 0.6 && node.scrollWidth > node.clientWidth; size -= 1) {
+      node.style.fontSize = `${size - 1}px`;
+    }
   }
 
   function drawHeader() {
@@ -193,7 +204,7 @@
       state.lastSync = new Date();
       $("synced-at").textContent = clockTime(state.lastSync);
       if (changed.some(Boolean)) {
-        // The flag holder lives on the sections board but marks rows of both, so redraw both.
+        // Redraw both: a few dozen rows, and the header reads from both boards.
         BOARDS.forEach(drawBoard);
         drawHeader();
       }
