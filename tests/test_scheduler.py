@@ -1,0 +1,205 @@
+"""The scheduled jobs, called with an explicit `now`, and two real scheduler processes racing."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from conftest import ROOT
+from sqlalchemy import func, select, text
+from standings_support import board, close, post, reopen, rows
+
+from scoring.audit.models import AuditEvent
+from scoring.competitions.models import Competition
+from scoring.competitions.operations import get_competition
+from scoring.extensions import db
+from scoring.periods.models import Period, PeriodEvent, Snapshot
+from scoring.scheduler.jobs import check_consistency, close_due_periods, run_job, take_daily_snapshots
+from scoring.scheduler.models import Heartbeat, JobClaim
+from scoring.standings.models import DailyStanding
+from scoring.standings.operations import board_rows
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+def at(*args) -> datetime:
+    return datetime(*args, tzinfo=SHANGHAI)
+
+
+def count(model, *where) -> int:
+    return db.session.scalar(select(func.count()).select_from(model).where(*where))
+
+
+def test_auto_close_only_after_the_deadline_and_never_after_a_reopen(client, world, app):
+    post(client, world, month="2026-10", section="LJ-02", who="sup2", points=1)
+    post(client, world, month="2026-11", section="LJ-01", points=1)
+    with app.app_context():
+        assert close_due_periods(at(2026, 11, 3, 0, 29, 59)) == []  # the default: the 3rd at 00:30
+        db.session.commit()
+    assert board(client, world, "2026-10")["status"] == "open"
+    with app.app_context():
+        assert close_due_periods(at(2026, 11, 3, 0, 30)) == [f"{world.cid}:2026-10"]
+        db.session.commit()
+        assert close_due_periods(at(2026, 11, 3, 0, 31)) == []
+        db.session.commit()
+        event = db.session.scalar(select(PeriodEvent))
+        assert event.action == "close" and event.actor_id is None
+        actors = db.session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "period.closed")).all()
+        assert actors == ["scheduler"]
+    october = board(client, world, "2026-10")
+    assert october["status"] == "closed" and october["flag"]["section"] == "LJ-02"
+    assert board(client, world, "2026-11")["status"] == "open"  # the running month stays open
+
+    reopen(client, world, "2026-10", reason="补录")
+    with app.app_context():
+        assert close_due_periods(at(2026, 11, 27, 12, 0)) == []
+        db.session.commit()
+    assert board(client, world, "2026-10")["status"] == "open"  # the admin closes it again, not the scheduler
+    close(client, world, "2026-10")
+
+
+def test_auto_close_follows_the_configured_day_and_time_and_the_competitions_zone(client, world, app):
+    app.config.update(AUTO_CLOSE_DAY=5, AUTO_CLOSE_TIME="18:00")
+    post(client, world, month="2026-10", points=1)
+    with app.app_context():
+        db.session.execute(Competition.__table__.update().values(timezone="Europe/Berlin"))
+        db.session.commit()
+        berlin = ZoneInfo("Europe/Berlin")
+        assert close_due_periods(datetime(2026, 11, 5, 17, 59, tzinfo=berlin)) == []
+        assert close_due_periods(datetime(2026, 11, 5, 18, 0, tzinfo=berlin)) == [f"{world.cid}:2026-10"]
+        db.session.commit()
+
+
+def test_last_month_closes_even_without_entries(client, world, app):
+    with app.app_context():
+        db.session.execute(Competition.__table__.update().values(created_at=at(2026, 9, 20, 8, 0)))
+        db.session.commit()
+        assert close_due_periods(at(2026, 11, 3, 1, 0)) == [f"{world.cid}:2026-10"]
+        db.session.commit()
+    periods = client.get(world.url("/periods"), headers=world.headers()).get_json()
+    assert [(p["key"], p["status"], p["flag"]) for p in periods] == [("2026-10", "closed", None)]
+    late = post(client, world, month="2026-10", points=1)
+    assert late["status"] == "late"
+
+
+def test_daily_snapshot_once_per_day_after_its_time(client, world, app):
+    post(client, world, section="LJ-01", points=1)
+    with app.app_context():
+        assert take_daily_snapshots(at(2026, 11, 26, 23, 49)) == []  # SNAPSHOT_TIME defaults to 23:50
+        first = take_daily_snapshots(at(2026, 11, 26, 23, 51))
+        db.session.commit()
+        assert first == [f"{world.cid}:2026-11-26:6"]  # 3 sections + 3 teams of the running month
+        assert take_daily_snapshots(at(2026, 11, 26, 23, 59)) == []
+        db.session.commit()
+        assert count(DailyStanding) == 6
+    history = client.get(world.url("/leaderboard/history?from=2026-11-26&to=2026-11-26"),
+                         headers=world.headers("wall")).get_json()
+    lj01 = next(s for s in history["subjects"] if s["code"] == "LJ-01")
+    assert lj01["history"] == [{"day": "2026-11-26", "period": "2026-11", "total": 99, "rank": 1}]
+
+
+def test_consistency_check_repairs_drift_and_records_it(client, world, app):
+    post(client, world, section="LJ-01", team="TJD-1", points=1)
+    post(client, world, who="sup2", section="LJ-02", points=2)
+    right = {kind: rows(client, world, kind=kind) for kind in ("sections", "teams")}
+    with app.app_context():
+        assert check_consistency(at(2026, 11, 27, 2, 59)) is None  # CHECK_TIME defaults to 03:00
+        db.session.execute(text("UPDATE subject_tallies SET deductions = deductions + 700 WHERE board = 'sections'"))
+        db.session.execute(text("DELETE FROM subject_tallies WHERE board = 'teams'"))
+        db.session.commit()
+        competition = get_competition(world.cid)
+        assert board_rows(competition, "sections", "2026-11")[0].total != 99  # the drift shows
+        assert board_rows(competition, "teams", "2026-11")[0].assessed is False
+        drifted = check_consistency(at(2026, 11, 27, 3, 1))
+        db.session.commit()
+        assert drifted == 3  # two section rows, one team row
+        result = db.session.scalar(select(JobClaim.result).where(JobClaim.job == "check"))
+        assert result == "3 aggregate rows drifted and were rebuilt"
+        assert check_consistency(at(2026, 11, 27, 4, 0)) is None  # once a day
+        db.session.commit()
+    for kind in ("sections", "teams"):
+        assert rows(client, world, kind=kind) == right[kind]
+
+
+def test_consistency_check_without_drift(client, world, app):
+    post(client, world, points=1)
+    with app.app_context():
+        assert check_consistency(at(2026, 11, 27, 3, 1)) == 0
+        db.session.commit()
+        assert db.session.scalar(select(JobClaim.result).where(JobClaim.job == "check")) == "no drift"
+
+
+def test_heartbeat_shows_in_healthz(client, app):
+    assert client.get("/healthz").get_json()["scheduler"]["last_heartbeat"] is None
+    with app.app_context():
+        run_job("heartbeat")
+    beat = client.get("/healthz").get_json()["scheduler"]["last_heartbeat"]
+    assert beat is not None and datetime.fromisoformat(beat).tzinfo is not None
+
+
+def start_scheduler(database_url: str, log: Path) -> subprocess.Popen:
+    env = {**os.environ, "DATABASE_URL": database_url, "SCHEDULER_ENABLED": "1", "SCHEDULER_INTERVAL": "1",
+           "SNAPSHOT_TIME": "00:00", "CHECK_TIME": "00:00", "LOG_LEVEL": "INFO"}
+    with log.open("wb") as out:
+        return subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "scheduler"],
+                                cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def test_two_scheduler_processes_run_each_job_once(client, world, app, database_url, tmp_path):
+    """A month due for closing (October: its deadline, 3 November, has passed), two processes at once."""
+    post(client, world, month="2026-10", section="LJ-03", who="sup2", points=1)
+    post(client, world, month="2026-11", section="LJ-01", points=1)
+    logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
+    processes = [start_scheduler(database_url, log) for log in logs]
+    try:
+        with app.app_context():
+            october = db.session.scalar(select(Period.id).where(Period.key == "2026-10"))
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                done = (count(PeriodEvent, PeriodEvent.period_id == october) >= 1
+                        and count(JobClaim, JobClaim.job == "snapshot") >= 1
+                        and count(JobClaim, JobClaim.job == "check") >= 1
+                        and count(Heartbeat) >= 2)
+                db.session.rollback()  # let go of the snapshot (and, on SQLite, the lock)
+                if done or any(p.poll() is not None for p in processes):
+                    break
+                time.sleep(0.5)
+            time.sleep(3)  # a few more rounds of every job in both processes
+            assert all(p.poll() is None for p in processes), [log.read_text()[-2000:] for log in logs]
+
+            assert count(PeriodEvent, PeriodEvent.period_id == october, PeriodEvent.action == "close") == 1
+            assert count(Snapshot, Snapshot.period_id == october) == 2  # sections and teams, once
+            assert count(JobClaim, JobClaim.job == "close") == 1
+            assert count(AuditEvent, AuditEvent.action == "period.closed") == 1
+            assert count(JobClaim, JobClaim.job == "check") == 1
+            (snapshot_key,) = db.session.scalars(select(JobClaim.key).where(JobClaim.job == "snapshot")).all()
+            today = datetime.now(SHANGHAI).date()
+            assert snapshot_key == f"{world.cid}:{today.isoformat()}"
+            periods = set(db.session.scalars(select(DailyStanding.period).where(DailyStanding.day == today)))
+            assert "2026-11" in periods
+            assert count(DailyStanding, DailyStanding.day == today) == 6 * len(periods)  # one set, no duplicates
+            beats = db.session.scalars(select(Heartbeat.process)).all()
+            assert sorted(int(b.rsplit(":", 1)[1]) for b in beats) == sorted(p.pid for p in processes)
+            db.session.rollback()
+    finally:
+        for p in processes:
+            if p.poll() is None:
+                os.kill(p.pid, signal.SIGTERM)
+        codes = []
+        for p in processes:
+            try:
+                codes.append(p.wait(15))
+            except subprocess.TimeoutExpired:
+                os.killpg(p.pid, signal.SIGKILL)
+                codes.append(p.wait())
+    # SIGTERM stops each process cleanly: exit status 0, and it says so.
+    assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
+    for log in logs:
+        assert "stopping the scheduler" in log.read_text()
+    assert board(client, world, "2026-10")["status"] == "closed"
+    assert client.get("/healthz").get_json()["scheduler"]["last_heartbeat"] is not None
