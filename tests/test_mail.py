@@ -1,0 +1,267 @@
+"""Report mail over a real SMTP server (aiosmtpd on 127.0.0.1): parts, exactly once, retries."""
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import threading
+from datetime import timedelta
+from pathlib import Path
+
+from conftest import ROOT, free_port
+from reports_support import (
+    NOTE_LJ01,
+    NOTE_LJ02,
+    NOTE_LJ02_BONUS,
+    SmtpServer,
+    add_recipients,
+    board_matches,
+    close,
+    seed_months,  # noqa: F401 - smtp is a fixture
+    sheet_rows,
+    workbook,
+)
+from sqlalchemy import select, update
+
+from scoring.extensions import db
+from scoring.reports import mail
+from scoring.reports.models import Delivery
+from scoring.scheduler.jobs import run_job
+from scoring.types import utcnow
+
+CODES = ["quality", "safety", "schedule", "environment", "management"]
+SUBJECT = "市大外环五比五赛 2026年11月 月度考核通报"
+PEOPLE = (("director@example.org", "王主任", "all"), ("lj01@example.org", "一标段项目经理", "LJ-01"),
+          ("lj02@example.org", "二标段项目经理", "LJ-02"))
+
+
+def run_mail(app, now=None) -> int:
+    """One run of the scheduler's mail job (at `now`, to step past a backoff)."""
+    with app.app_context():
+        if now is None:
+            return run_job("mail")
+        try:
+            sent = mail.send_due(now)
+            db.session.commit()
+            return sent
+        finally:
+            db.session.remove()
+
+
+def deliveries(client, world, period="2026-11") -> dict[str, dict]:
+    r = client.get(world.url(f"/reports/{period}/deliveries"), headers=world.headers())
+    assert r.status_code == 200
+    return {d["email"]: d for d in r.get_json()}
+
+
+def test_report_arrives_in_chinese_with_both_parts_and_the_workbook(client, world, app, smtp):
+    app.config["SMTP_URL"] = smtp.url
+    seed_months(client, world, app)  # closes October before anyone is on the list
+    add_recipients(client, world, *PEOPLE)
+    close(client, world, "2026-11")  # closing queues the report
+    assert {d["status"] for d in deliveries(client, world).values()} == {"queued"}
+    assert run_mail(app) == 3
+    assert len(smtp.sink.messages) == 3
+    message = smtp.sink.to("director@example.org")[0]
+    assert message["Subject"] == SUBJECT
+    assert message["To"].addresses[0].display_name == "王主任"
+    assert message.get_content_type() == "multipart/mixed"
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    assert SUBJECT in text and "【标段排名】" in text and "LJ-02 二标段  总分 101" in text
+    assert SUBJECT in html and "<table" in html and "<script" not in html
+    [attachment] = list(message.iter_attachments())
+    assert attachment.get_filename() == "五比五赛-2026-11.xlsx"
+    book = workbook(attachment.get_content())
+    board = client.get(world.url("/leaderboard?period=2026-11"), headers=world.headers()).get_json()
+    board_matches(sheet_rows(book, "标段排名"), board, CODES)
+    teams = client.get(world.url("/leaderboard?board=teams&period=2026-11"), headers=world.headers()).get_json()
+    board_matches(sheet_rows(book, "突击队排名"), teams, CODES)
+    shown = deliveries(client, world)
+    assert {d["status"] for d in shown.values()} == {"sent"}
+    assert all(d["attempts"] == 1 and d["last_error"] is None and d["sent_at"] for d in shown.values())
+    ids = {m["Message-ID"] for m in smtp.sink.messages}
+    assert len(ids) == 3 and all(i.startswith("<report.") for i in ids)
+
+
+def test_section_recipient_gets_their_section_and_not_another(client, world, app, smtp):
+    app.config["SMTP_URL"] = smtp.url
+    seed_months(client, world, app)  # closes October before anyone is on the list
+    add_recipients(client, world, *PEOPLE)
+    close(client, world, "2026-11")
+    run_mail(app)
+    lj01 = smtp.sink.to("lj01@example.org")[0]
+    text, html = lj01.get_body(("plain",)).get_content(), lj01.get_body(("html",)).get_content()
+    for part in (text, html):
+        assert "LJ-01 一标段 本月全部扣分与加分（2 条）" in part
+        assert NOTE_LJ01 in part and "节点滞后三天" in part
+        assert NOTE_LJ02 not in part and NOTE_LJ02_BONUS not in part and "蜂窝麻面" not in part
+    notes = [row[8] for row in sheet_rows(workbook(next(lj01.iter_attachments()).get_content()), "计分明细")[1:]]
+    assert sorted(notes) == sorted([NOTE_LJ01, "节点滞后三天"])
+    lj02 = smtp.sink.to("lj02@example.org")[0].get_body(("plain",)).get_content()
+    assert NOTE_LJ02 in lj02 and NOTE_LJ02_BONUS in lj02 and NOTE_LJ01 not in lj02
+    director = smtp.sink.to("director@example.org")[0].get_body(("plain",)).get_content()
+    assert "本月全部扣分与加分" not in director
+
+
+def test_asked_twice_and_two_runs_at_once_send_once(client, world, app, smtp):
+    app.config["SMTP_URL"] = smtp.url
+    add_recipients(client, world, *PEOPLE)
+    client.post(world.url("/entries"), json={**_entry()}, headers=world.headers("sup1"))
+    close(client, world, "2026-11")
+    for _ in range(2):
+        r = client.post(world.url("/reports/2026-11/send"), headers=world.headers())
+        assert r.status_code == 202 and len(r.get_json()) == 3
+    barrier = threading.Barrier(2)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait(10)
+            results.append(run_mail(app))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors and sorted(results) in ([0, 3], [1, 2])
+    assert run_mail(app, utcnow() + timedelta(hours=2)) == 0
+    assert sorted(m["X-Envelope-To"] for m in smtp.sink.messages) == sorted(p[0] for p in PEOPLE)
+    assert {d["status"] for d in deliveries(client, world).values()} == {"sent"}
+
+
+def test_two_scheduler_processes_send_once(client, world, app, smtp, database_url):
+    add_recipients(client, world, *PEOPLE)
+    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    close(client, world, "2026-11")
+    env = {**os.environ, "DATABASE_URL": database_url, "SMTP_URL": smtp.url, "LOG_LEVEL": "WARNING"}
+    flask = str(Path(sys.executable).parent / "flask")
+    processes = [subprocess.Popen([flask, "--app", "wsgi", "scheduler", "--once", "mail"], cwd=ROOT, env=env,
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    outputs = [p.communicate(timeout=120) for p in processes]
+    assert [p.returncode for p in processes] == [0, 0], outputs
+    sent = sorted(int(out.strip().rsplit(" ", 1)[1]) for out, _ in outputs)
+    assert sum(sent) == 3, outputs
+    assert sorted(m["X-Envelope-To"] for m in smtp.sink.messages) == sorted(p[0] for p in PEOPLE)
+
+
+def test_server_down_then_up_each_receives_it_once(client, world, app):
+    server = SmtpServer(free_port())  # nothing listens there yet
+    app.config["SMTP_URL"] = server.url
+    add_recipients(client, world, *PEOPLE[:2])
+    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    close(client, world, "2026-11")
+    assert run_mail(app) == 0
+    shown = deliveries(client, world)
+    assert {d["status"] for d in shown.values()} == {"failed"}
+    assert all(d["attempts"] == 1 and "cannot reach the SMTP server" in d["last_error"] for d in shown.values())
+    server.start()
+    try:
+        assert run_mail(app) == 0  # the backoff (1 minute) has not passed: nothing is tried
+        assert server.sink.messages == []
+        assert run_mail(app, utcnow() + timedelta(minutes=2)) == 2
+        assert run_mail(app, utcnow() + timedelta(hours=3)) == 0
+        assert sorted(m["X-Envelope-To"] for m in server.sink.messages) == sorted(p[0] for p in PEOPLE[:2])
+        shown = deliveries(client, world)
+        assert all(d["status"] == "sent" and d["attempts"] == 2 and d["last_error"] is None for d in shown.values())
+    finally:
+        server.stop()
+
+
+def test_a_refused_recipient_is_retried_alone(client, world, app, smtp):
+    app.config["SMTP_URL"] = smtp.url
+    add_recipients(client, world, *PEOPLE)
+    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    smtp.sink.refuse.add("lj01@example.org")
+    close(client, world, "2026-11")
+    assert run_mail(app) == 2
+    shown = deliveries(client, world)
+    assert shown["lj01@example.org"]["status"] == "failed" and shown["lj01@example.org"]["attempts"] == 1
+    assert "550" in shown["lj01@example.org"]["last_error"]
+    smtp.sink.refuse.clear()
+    assert run_mail(app, utcnow() + timedelta(minutes=2)) == 1
+    assert sorted(m["X-Envelope-To"] for m in smtp.sink.messages) == sorted(p[0] for p in PEOPLE)
+
+
+def test_gives_up_after_max_attempts(client, world, app, smtp):
+    app.config["SMTP_URL"] = smtp.url
+    add_recipients(client, world, *PEOPLE[1:2])
+    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    smtp.sink.refuse.add("lj01@example.org")
+    close(client, world, "2026-11")
+    now = utcnow()
+    for _ in range(mail.MAX_ATTEMPTS + 2):
+        run_mail(app, now)
+        now += mail.MAX_BACKOFF + timedelta(minutes=1)
+    shown = deliveries(client, world)["lj01@example.org"]
+    assert shown["status"] == "failed" and shown["attempts"] == mail.MAX_ATTEMPTS
+
+
+def test_backoff_doubles_up_to_an_hour():
+    assert [mail.backoff(n) for n in (1, 2, 3, 4)] == [timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert mail.backoff(7) == timedelta(hours=1) and mail.backoff(20) == timedelta(hours=1)
+
+
+def test_interrupted_send_is_not_resent(client, world, app, smtp, runner):
+    """A run that died between the SMTP server and the commit: the mail may have gone out, so it is
+    not sent again by itself; an admin checks and resends by hand."""
+    app.config["SMTP_URL"] = smtp.url
+    add_recipients(client, world, *PEOPLE[:1])
+    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    close(client, world, "2026-11")
+    with app.app_context():
+        db.session.execute(update(Delivery).values(status="sending", claimed_by="host:1:dead",
+                                                   claimed_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+    assert run_mail(app) == 0  # still within the limit: left alone
+    assert deliveries(client, world)["director@example.org"]["status"] == "queued"  # "sending" shows as queued
+    assert run_mail(app, utcnow() + timedelta(minutes=20)) == 0
+    shown = deliveries(client, world)["director@example.org"]
+    assert shown["status"] == "failed" and shown["last_error"] == mail.INTERRUPTED
+    assert run_mail(app, utcnow() + timedelta(days=2)) == 0
+    assert smtp.sink.messages == []
+    result = runner.invoke(args=["reports", "send", "2026-11", "--resend-failed"])
+    assert result.exit_code == 0, result.output
+    assert "sent 1 message(s)" in result.output
+    assert len(smtp.sink.to("director@example.org")) == 1
+
+
+def test_cli_send_queues_and_sends_once(client, world, app, smtp, runner):
+    app.config["SMTP_URL"] = smtp.url
+    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    close(client, world, "2026-11")  # no recipients yet: nothing queued
+    add_recipients(client, world, *PEOPLE[:2])
+    result = runner.invoke(args=["reports", "send", "2026-11"])
+    assert result.exit_code == 0, result.output
+    assert "2 new deliveries queued" in result.output and "sent 2 message(s)" in result.output
+    result = runner.invoke(args=["reports", "send", "2026-11"])
+    assert "0 new deliveries queued" in result.output and "sent 0 message(s)" in result.output
+    assert len(smtp.sink.messages) == 2
+    result = runner.invoke(args=["reports", "send", "2026-10"])
+    assert result.exit_code != 0 and "not closed" in result.output
+
+
+def test_without_smtp_url_deliveries_stay_queued(client, world, app, caplog):
+    app.config["SMTP_URL"] = None
+    mail._warned_unconfigured = False
+    add_recipients(client, world, *PEOPLE[:1])
+    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    close(client, world, "2026-11")
+    with caplog.at_level(logging.WARNING, logger="scoring.reports.mail"):
+        assert run_mail(app) == 0 and run_mail(app) == 0
+    assert [r.getMessage() for r in caplog.records if r.name == "scoring.reports.mail"] == [
+        "SMTP_URL is not set: monthly reports stay queued until it is"]
+    shown = deliveries(client, world)["director@example.org"]
+    assert shown["status"] == "queued" and shown["attempts"] == 0
+    with app.app_context():
+        assert db.session.scalar(select(Delivery.claimed_by)) is None
+
+
+def _entry():
+    from conftest import entry
+
+    return entry()
