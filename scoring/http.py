@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-from flask import Flask, request, send_from_directory
+from flask import Flask, g, request, send_from_directory
 from werkzeug.routing import IntegerConverter
 
 from .api import problem_response
@@ -32,7 +32,13 @@ def init_app(app: Flask, api=None) -> None:
 
     @app.before_request
     def mark_read_only():
-        sqlite_read_only.set(request.method in SAFE_METHODS)
+        g.sqlite_read_only = sqlite_read_only.set(request.method in SAFE_METHODS)
+
+    @app.teardown_request
+    def unmark_read_only(_error):
+        # Work after the request in this thread (a command, a test) starts writable transactions again.
+        if "sqlite_read_only" in g:
+            sqlite_read_only.reset(g.pop("sqlite_read_only"))
 
     @app.before_request
     def refuse_nul_characters():

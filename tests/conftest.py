@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -201,7 +202,7 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait: float = 30) -> LiveServer:
+    def start(self, wait: float = 60) -> LiveServer:
         env = {**os.environ, "DATABASE_URL": self.database_url, "PORT": str(self.port), "LOG_LEVEL": "WARNING",
                "SCHEDULER_ENABLED": "0", "WEB_CONCURRENCY": str(self.workers), **self.env}
         self.process = subprocess.Popen(
@@ -213,9 +214,10 @@ class LiveServer:
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
                 raise RuntimeError(f"gunicorn exited: {self.process.stderr.read().decode()[-2000:]}")
-            try:
-                with socket.create_connection(("127.0.0.1", self.port), timeout=0.5):
-                    return self
+            try:  # ready when a worker answers, not merely when the master listens
+                with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
+                    if response.status == 200:
+                        return self
             except OSError:
                 time.sleep(0.1)
         self.stop()
