@@ -1,0 +1,140 @@
+"""Tablets resend, and several resend at once: against a real gunicorn with four workers, on the
+suite's database (SQLite by default, PostgreSQL with TEST_DATABASE_URL), eight clients post the
+same 200 entries concurrently, some in batches and some one by one, each in its own order."""
+import random
+import threading
+from collections import defaultdict
+from decimal import Decimal
+
+import requests
+from conftest import CRITERIA, LiveServer, entry
+from core_support import cheap_password_hashes  # noqa: F401
+
+THREADS = 8
+ENTRIES = 200
+TEAM_OF = {"LJ-01": "TJD-1", "LJ-02": "TJD-2", "LJ-03": "TJD-3"}
+
+
+def the_entries() -> list[dict]:
+    rng = random.Random(20261127)
+    entries = []
+    for n in range(ENTRIES):
+        criterion, _, _, _, items = rng.choice(CRITERIA)
+        section = rng.choice(sorted(TEAM_OF))
+        kind = rng.choice(["deduction", "deduction", "deduction", "bonus"])
+        entries.append(entry(
+            client_id=f"tablet-{n % 7}-{n:04d}",
+            section=section,
+            team=rng.choice([None, TEAM_OF[section]]),
+            criterion=criterion,
+            item=rng.choice(items)[0] if kind == "deduction" or rng.random() < 0.5 else None,
+            kind=kind,
+            points=float(Decimal(rng.randint(0, 400)) / 100),
+            observed_at=f"2026-11-{rng.randint(1, 20):02d}T{rng.randint(7, 18):02d}:{rng.randint(0, 59):02d}:00+08:00",
+            note=f"巡查记录 {n}",
+        ))
+    return entries
+
+
+def expected_boards(entries: list[dict]) -> dict[str, dict[str, Decimal]]:
+    """CONTRACT.md §4, recomputed here from the entries themselves."""
+    subjects: dict[str, list[dict]] = defaultdict(list)
+    for e in entries:
+        subjects[e["section"]].append(e)
+        if e["team"]:
+            subjects[e["team"]].append(e)
+    totals = {}
+    for code, posted in subjects.items():
+        total = Decimal(0)
+        for criterion, _, _, cap, items in CRITERIA:
+            mine = [e for e in posted if e["criterion"] == criterion]
+            for item_code, _, max_points in items:
+                lost = sum(points(e) for e in mine if e["kind"] == "deduction" and e["item"] == item_code)
+                total += max(Decimal(0), Decimal(max_points) - lost)
+            bonus = sum(points(e) for e in mine if e["kind"] == "bonus")
+            total += min(Decimal(cap), bonus)
+        totals[code] = total
+    return totals
+
+
+def points(e: dict) -> Decimal:
+    return Decimal(str(e["points"]))
+
+
+def client_thread(n: int, url: str, token: str, entries: list[dict], barrier, outcomes: list, errors: list):
+    rng = random.Random(n)
+    order = entries[:]
+    rng.shuffle(order)
+    session = requests.Session()
+    session.headers["Authorization"] = f"Bearer {token}"
+    try:
+        barrier.wait(timeout=30)
+        i = 0
+        while i < len(order):  # bounded: i grows by at least 1 per round
+            # Even threads mostly batch, odd ones mostly send one by one: both paths race each other.
+            size = rng.randint(2, 20 if n % 2 else 60) if (n % 2 == 0) == (rng.random() < 0.8) else 1
+            chunk, i = order[i:i + size], i + size
+            if size == 1:
+                r = session.post(url, json=chunk[0], timeout=60)
+                outcomes.append((chunk[0]["client_id"], r.status_code,
+                                 {201: "created", 200: "duplicate"}.get(r.status_code, r.text[:300])))
+            else:
+                r = session.post(url, json={"entries": chunk}, timeout=60)
+                if r.status_code != 200:
+                    errors.append((r.status_code, r.text[:300]))
+                    continue
+                results = r.json()["results"]
+                assert [x["client_id"] for x in results] == [e["client_id"] for e in chunk]
+                outcomes.extend((x["client_id"], "batch", x["status"]) for x in results)
+    except Exception as error:  # reported by the test, not lost in the thread
+        errors.append(repr(error))
+
+
+def test_eight_clients_resending_the_same_200_entries_store_each_once(world, database_url):
+    entries = the_entries()
+    server = LiveServer(database_url, workers=4).start()
+    try:
+        url = server.url + world.url("/entries")
+        barrier = threading.Barrier(THREADS)
+        outcomes, errors = [], []
+        threads = [threading.Thread(target=client_thread,
+                                    args=(n, url, world.tokens["admin"], entries, barrier, outcomes, errors))
+                   for n in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(120)
+        assert not any(t.is_alive() for t in threads)
+        assert errors == []
+        assert len(outcomes) == THREADS * ENTRIES
+        statuses = defaultdict(list)
+        for client_id, _, status in outcomes:
+            statuses[client_id].append(status)
+        assert set(statuses) == {e["client_id"] for e in entries}
+        for client_id, seen in statuses.items():
+            assert sorted(seen) == ["created"] + ["duplicate"] * (THREADS - 1), (client_id, seen)
+
+        admin = {"Authorization": f"Bearer {world.tokens['admin']}"}
+        stored = requests.get(url, params={"per_page": 500}, headers=admin, timeout=30)
+        assert stored.headers["X-Total-Count"] == str(ENTRIES)
+        by_id = {e["client_id"]: e for e in stored.json()}
+        assert len(by_id) == ENTRIES
+        for e in entries:
+            got = by_id[e["client_id"]]
+            assert (got["section"], got["team"], got["item"], got["kind"], Decimal(str(got["points"]))) == \
+                (e["section"], e["team"], e["item"], e["kind"], points(e))
+            assert got["status"] == "counted" and got["period"] == "2026-11"
+        audit = requests.get(server.url + world.url("/audit"),
+                             params={"action": "entry.posted", "per_page": 1}, headers=admin, timeout=30)
+        assert audit.headers["X-Total-Count"] == str(ENTRIES)
+
+        want = expected_boards(entries)
+        for board in ("sections", "teams"):
+            r = requests.get(server.url + world.url("/leaderboard"), params={"board": board, "period": "2026-11"},
+                             headers=admin, timeout=30)
+            rows = r.json(parse_float=Decimal)["rows"]
+            prefix = "LJ" if board == "sections" else "TJD"
+            assert {row["code"]: row["total"] for row in rows} == {
+                code: total for code, total in want.items() if code.startswith(prefix)}
+    finally:
+        server.stop()
