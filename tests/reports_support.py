@@ -7,7 +7,6 @@ from datetime import date
 from decimal import Decimal
 from email import policy
 
-import pytest
 from aiosmtpd.controller import Controller
 from conftest import entry, free_port
 from openpyxl import load_workbook
@@ -119,13 +118,6 @@ class SmtpServer:
         if self.controller is not None:
             self.controller.stop()
             self.controller = None
-
-
-@pytest.fixture
-def smtp():
-    server = SmtpServer().start()
-    yield server
-    server.stop()
 
 
 def workbook(data: bytes):

@@ -9,6 +9,7 @@ import threading
 from datetime import timedelta
 from pathlib import Path
 
+import pytest
 from conftest import ROOT, free_port
 from reports_support import (
     NOTE_LJ01,
@@ -18,7 +19,7 @@ from reports_support import (
     add_recipients,
     board_matches,
     close,
-    seed_months,  # noqa: F401 - smtp is a fixture
+    seed_months,
     sheet_rows,
     workbook,
 )
@@ -34,6 +35,14 @@ CODES = ["quality", "safety", "schedule", "environment", "management"]
 SUBJECT = "市大外环五比五赛 2026年11月 月度考核通报"
 PEOPLE = (("director@example.org", "王主任", "all"), ("lj01@example.org", "一标段项目经理", "LJ-01"),
           ("lj02@example.org", "二标段项目经理", "LJ-02"))
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port, keeping what it receives."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
 
 
 def run_mail(app, now=None) -> int:
@@ -187,6 +196,22 @@ def test_a_refused_recipient_is_retried_alone(client, world, app, smtp):
     assert sorted(m["X-Envelope-To"] for m in smtp.sink.messages) == sorted(p[0] for p in PEOPLE)
 
 
+def test_a_reopened_month_holds_its_report_until_closed_again(client, world, app, smtp):
+    app.config["SMTP_URL"] = smtp.url
+    add_recipients(client, world, *PEOPLE[:1])
+    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    close(client, world, "2026-11")
+    r = client.post(world.url("/periods/2026-11/reopen"), json={"reason": "补录漏报扣分"}, headers=world.headers())
+    assert r.status_code == 200
+    client.post(world.url("/entries"), json=_entry(points=4, note="补录"), headers=world.headers("sup1"))
+    assert run_mail(app) == 0 and smtp.sink.messages == []
+    assert deliveries(client, world)["director@example.org"]["status"] == "queued"
+    close(client, world, "2026-11")
+    assert run_mail(app) == 1 and run_mail(app) == 0
+    text = smtp.sink.messages[0].get_body(("plain",)).get_content()
+    assert "LJ-01 一标段  总分 95" in text  # the figures of the second close
+
+
 def test_gives_up_after_max_attempts(client, world, app, smtp):
     app.config["SMTP_URL"] = smtp.url
     add_recipients(client, world, *PEOPLE[1:2])
@@ -261,7 +286,7 @@ def test_without_smtp_url_deliveries_stay_queued(client, world, app, caplog):
         assert db.session.scalar(select(Delivery.claimed_by)) is None
 
 
-def _entry():
+def _entry(**fields):
     from conftest import entry
 
-    return entry()
+    return entry(**fields)

@@ -15,6 +15,7 @@ A run (the scheduler's "mail" job, or `flask reports send`):
    attempts + 1, the error and the next attempt after 1, 2, 4 … minutes, at most an hour) and
    committed at once, so a crash leaves at most one row in "sending". After MAX_ATTEMPTS failures
    a delivery stays `failed`. A failure for one recipient does not resend to the others.
+   A month reopened after its report was queued holds its deliveries until it is closed again.
 
 Without SMTP_URL nothing is claimed: deliveries stay queued and the job logs that once.
 """
@@ -37,6 +38,7 @@ from sqlalchemy import and_, or_, select, update
 
 from ..competitions.models import Competition
 from ..extensions import db
+from ..periods.models import Period
 from .models import Delivery
 
 log = logging.getLogger(__name__)
@@ -55,12 +57,15 @@ def backoff(attempts: int) -> timedelta:
 
 
 def due_filter(now: datetime):
+    # A month reopened after its report was queued holds the report until it is closed again.
+    closed = select(Period.id).where(Period.competition_id == Delivery.competition_id, Period.key == Delivery.period,
+                                     Period.status == "closed").exists()
     return or_(
         Delivery.status == "queued",
         # claimed_by is cleared on an ordinary failure and kept on an interrupted one, which is
         # therefore never retried automatically.
         and_(Delivery.status == "failed", Delivery.claimed_by.is_(None), Delivery.attempts < MAX_ATTEMPTS),
-    ) & (Delivery.next_attempt_at <= now)
+    ) & (Delivery.next_attempt_at <= now) & closed
 
 
 def send_due(now: datetime) -> int:

@@ -6,6 +6,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from ..competitions.models import Competition
 from ..extensions import db
+from ..types import utcnow
 from .models import Delivery, Recipient
 
 
@@ -18,11 +19,10 @@ def queue_reports(competition: Competition, period: str) -> int:
     if not recipients:
         return 0
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Delivery.__table__).on_conflict_do_nothing(
-        index_elements=["competition_id", "period", "recipient_id"]
-    )
-    result = db.session.execute(stmt, [
-        {"competition_id": competition.id, "period": period, "recipient_id": rid, "status": "queued", "attempts": 0}
+    # RETURNING counts the new rows: rowcount is -1 for a multi-row insert on psycopg.
+    stmt = dialect.insert(Delivery.__table__).values([
+        {"competition_id": competition.id, "period": period, "recipient_id": rid, "status": "queued", "attempts": 0,
+         "queued_at": utcnow(), "next_attempt_at": utcnow()}
         for rid in recipients
-    ])
-    return result.rowcount or 0
+    ]).on_conflict_do_nothing(index_elements=["competition_id", "period", "recipient_id"]).returning(Delivery.id)
+    return len(db.session.execute(stmt).all())
