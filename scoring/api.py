@@ -128,6 +128,8 @@ class JSONProvider(DefaultJSONProvider):
 
     def loads(self, s, **kwargs):
         kwargs.setdefault("parse_float", Decimal)
+        if isinstance(s, bytes | bytearray):  # UTF-8 only (RFC 8259), strictly: no lone surrogates
+            s = s.decode("utf-8")
         return super().loads(s, **kwargs)
 
 

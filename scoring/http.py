@@ -12,8 +12,8 @@ from .extensions import sqlite_read_only
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one in a URL is simply not there
-# A JSON "\u0000" not itself escaped (an odd run of backslashes before "u0000").
-_JSON_NUL = re.compile(rb"(?<!\\)(?:\\\\)*\\u0000")
+# A JSON escape that may stand for text no database stores: NUL, or half of a surrogate pair.
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
 
 
 class IdConverter(IntegerConverter):
@@ -41,12 +41,14 @@ def init_app(app: Flask, api=None) -> None:
             sqlite_read_only.reset(g.pop("sqlite_read_only"))
 
     @app.before_request
-    def refuse_nul_characters():
-        # PostgreSQL text cannot hold NUL; refuse it on both databases, before anything is stored.
+    def refuse_unstorable_text():
+        # PostgreSQL text cannot hold NUL, and no database stores half a surrogate pair: refuse both,
+        # the same on either database, before anything is stored.
         if "\x00" in request.full_path or "%00" in request.query_string.decode("latin-1"):
             return problem_response(422, "Text must not contain NUL characters.")
-        if request.content_length and _JSON_NUL.search(request.get_data(cache=True)):
-            return problem_response(422, "Text must not contain NUL characters.")
+        if request.content_length and _SUSPECT_ESCAPE.search(request.get_data(cache=True)):
+            if not _storable(request.get_json(silent=True)):
+                return problem_response(422, "Text must not contain NUL characters or unpaired surrogates.")
 
     @app.after_request
     def security_headers(response):
@@ -79,6 +81,26 @@ def init_app(app: Flask, api=None) -> None:
         if assets is None:
             return problem_response(404, "The Swagger UI assets are not installed.")
         return send_from_directory(assets, name, max_age=86400)
+
+
+def _storable(document) -> bool:
+    """Every string (keys too) of a parsed JSON document is text a database can store."""
+    stack = [document]
+    while stack:
+        value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend(value.keys())
+            stack.extend(value.values())
+        elif isinstance(value, list):
+            stack.extend(value)
+        elif isinstance(value, str):
+            if "\x00" in value:
+                return False
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return False
+    return True
 
 
 def _cors(app: Flask, response) -> None:
