@@ -45,14 +45,24 @@ def period_of(observed_at, timezone: str) -> str:
     return observed_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
 
 
-class _Rulebook:
-    """A competition's sections, teams and items, loaded once per request."""
+def _codes(payloads: list, field: str) -> set[str]:
+    return {p[field] for p in payloads if isinstance(p, dict) and isinstance(p.get(field), str)}
 
-    def __init__(self, competition: Competition):
+
+class _Rulebook:
+    """The sections and teams a batch names, and the competition's items, loaded once per request.
+
+    Only those named: loading all of a large competition's sections and teams for every posting
+    cost more than the posting itself (bench/: 200 sections, 600 teams)."""
+
+    def __init__(self, competition: Competition, payloads: list):
         cid = competition.id
         self.competition = competition
-        self.sections = {s.code: s for s in db.session.scalars(select(Section).where(Section.competition_id == cid))}
-        self.teams = {t.code: t for t in db.session.scalars(select(Team).where(Team.competition_id == cid))}
+        sections, teams = _codes(payloads, "section"), _codes(payloads, "team")
+        self.sections = {s.code: s for s in db.session.scalars(
+            select(Section).where(Section.competition_id == cid, Section.code.in_(sections)))} if sections else {}
+        self.teams = {t.code: t for t in db.session.scalars(
+            select(Team).where(Team.competition_id == cid, Team.code.in_(teams)))} if teams else {}
         self.item_criterion = {
             code: criterion
             for c in competition.criteria
@@ -114,7 +124,7 @@ def _same_content(row: dict, entry: Entry) -> bool:
 
 def post_entries(competition: Competition, user: User, payloads: list) -> list[Outcome]:
     """Store a batch of entries; one outcome per payload, in order. One bad entry blocks nothing."""
-    book = _Rulebook(competition)
+    book = _Rulebook(competition, payloads)
     outcomes: list[Outcome | None] = [None] * len(payloads)
     rows: dict[str, dict] = {}  # client_id -> row, first occurrence in the batch
     waiting: list[tuple[int, dict]] = []
