@@ -1,0 +1,174 @@
+"""The wall page in a real browser (Debian's chromium via Playwright) against a real gunicorn.
+
+What the office sees: the boards with ranks and totals, a new entry showing up without a reload,
+the offline notice while the server is down (the data staying on screen), recovery when it is back,
+and a clear page for a bad token.
+"""
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+import requests
+from conftest import LiveServer, entry
+from playwright.sync_api import expect
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+REFRESH_MS = 15_000  # CONTRACT: a change shows within 15 s (the page polls every 5 s)
+HOSTILE = '<img src=x id=pwned onerror="document.title=1">'
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.console_errors = []  # CSP violations and script errors land here
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def scored(client, world):
+    """LJ-01 98.5 (1 + 0.5 through TJD-1), LJ-02 96.5 (2.5 + 1 through TJD-2): LJ-01 ranks first.
+    LJ-03 and TJD-3 are vetoed; LJ-04 has no entries (not assessed)."""
+    for body, who in ((entry(points=1), "sup1"), (entry(section="LJ-02", points=2.5), "sup2"),
+                      (entry(team="TJD-1", points=0.5), "sup1"), (entry(section="LJ-02", team="TJD-2"), "sup2")):
+        assert client.post(world.url("/entries"), json=body, headers=world.headers(who)).status_code == 201
+    veto = client.post(world.url("/vetoes"), json={"section": "LJ-03", "team": "TJD-3", "period": "2026-11",
+                                                   "reason": f"发生安全事故 {HOSTILE}"}, headers=world.headers())
+    assert veto.status_code == 201, veto.get_json()
+    section = client.post(world.url("/sections"), json={"code": "LJ-04", "name": "四标段", "start_km": 45,
+                                                        "end_km": 60, "contractor": "山东路桥集团"},
+                          headers=world.headers())
+    assert section.status_code == 201, section.get_json()
+    return world
+
+
+def open_wall(page, server, world, token=None):
+    response = page.goto(f"{server.url}/wall/{world.cid}?token={token or world.tokens['wall']}")
+    assert response.status == 200
+    page.wait_for_selector("#board-sections .row[data-code='LJ-01']", timeout=REFRESH_MS)
+    return response
+
+
+def wait_until_serving(server, attempts: int = 100) -> None:
+    for _ in range(attempts):
+        try:
+            if requests.get(f"{server.url}/healthz", timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError("the restarted server does not answer")
+
+
+def row(page, board, code):
+    return page.locator(f"#board-{board} .row[data-code='{code}']")
+
+
+def cell(page, board, code, name):
+    return row(page, board, code).locator(f".{name}").inner_text().strip()
+
+
+def test_boards_show_ranks_totals_flags_vetoes_and_unassessed(page, live_server, scored):
+    open_wall(page, live_server, scored)
+    page.wait_for_selector("#board-teams .row[data-code='TJD-3']")
+    codes = [r.get_attribute("data-code") for r in page.locator("#board-sections .rows .row").all()]
+    assert codes == ["LJ-01", "LJ-02", "LJ-03", "LJ-04"]
+    assert (cell(page, "sections", "LJ-01", "rank"), cell(page, "sections", "LJ-01", "total")) == ("1", "98.50")
+    assert (cell(page, "sections", "LJ-02", "rank"), cell(page, "sections", "LJ-02", "total")) == ("2", "96.50")
+    assert row(page, "sections", "LJ-01").locator(".crit[data-criterion='safety']").inner_text() == "23.5"
+    assert cell(page, "sections", "LJ-01", "move") == "—"  # no previous month
+    assert "unassessed" in row(page, "sections", "LJ-04").get_attribute("class")
+    assert cell(page, "sections", "LJ-04", "total") == "未考核"
+    assert cell(page, "sections", "LJ-04", "rank") == "—"
+
+    for board, code in (("sections", "LJ-03"), ("teams", "TJD-3")):
+        vetoed = row(page, board, code)
+        assert "vetoed" in vetoed.get_attribute("class")
+        assert "一票否决" in vetoed.inner_text() and cell(page, board, code, "rank") == "—"
+        # The reason is shown as the text typed, never as markup.
+        assert HOSTILE in vetoed.locator(".sub").inner_text()
+    assert page.locator("#pwned").count() == 0 and page.title() != "1"
+    assert (cell(page, "teams", "TJD-1", "rank"), cell(page, "teams", "TJD-1", "total")) == ("1", "99.50")
+    assert (cell(page, "teams", "TJD-2", "rank"), cell(page, "teams", "TJD-2", "total")) == ("2", "99.00")
+
+    assert page.locator("#period").inner_text() == "2026年11月"
+    assert "实时" in page.locator("#period-status").inner_text()
+    assert page.locator("#flag-name").inner_text() == "暂无"  # no month closed yet
+    assert re.fullmatch(r"\d{1,2}/\d{1,2} \d\d:\d\d:\d\d", page.locator("#generated-at").inner_text())
+    assert page.locator("#offline").is_hidden()
+    assert page.console_errors == []  # the CSP lets the page's own script and styles through
+
+
+def test_a_posted_entry_shows_without_a_reload(page, live_server, scored):
+    open_wall(page, live_server, scored)
+    page.evaluate("window.sameDocument = true")
+    assert cell(page, "sections", "LJ-02", "total") == "96.50"
+    posted = requests.post(f"{live_server.url}/api/v1/competitions/{scored.cid}/entries",
+                           json=entry(section="LJ-02", criterion="quality", item="Q1", points=1.5),
+                           headers=scored.headers("sup2"), timeout=10)
+    assert posted.status_code == 201
+    expect(row(page, "sections", "LJ-02").locator(".total")).to_have_text("95.00", timeout=REFRESH_MS)
+    assert page.evaluate("window.sameDocument") is True
+    assert row(page, "sections", "LJ-02").locator(".crit[data-criterion='quality']").inner_text() == "23.5"
+
+
+def test_offline_notice_keeps_the_data_and_clears_when_the_server_is_back(page, database_url, scored):
+    server = LiveServer(database_url).start()
+    try:
+        open_wall(page, server, scored)
+        server.stop()
+        page.wait_for_selector("#offline", state="visible", timeout=REFRESH_MS)
+        notice = page.locator("#offline").inner_text()
+        assert re.search(r"网络中断 · 自 \d\d:\d\d:\d\d 起离线", notice), notice
+        # The last data stays on screen.
+        assert cell(page, "sections", "LJ-01", "total") == "98.50"
+        assert cell(page, "sections", "LJ-02", "rank") == "2"
+
+        server.start()  # same port
+        wait_until_serving(server)  # its boot time is not the page's to count
+        page.wait_for_selector("#offline", state="hidden", timeout=REFRESH_MS)
+        assert cell(page, "sections", "LJ-01", "total") == "98.50"
+        # And it is live again: a new entry shows.
+        requests.post(f"{server.url}/api/v1/competitions/{scored.cid}/entries", json=entry(points=4),
+                      headers=scored.headers("sup1"), timeout=10).raise_for_status()
+        expect(row(page, "sections", "LJ-01").locator(".total")).to_have_text("94.50", timeout=REFRESH_MS)
+    finally:
+        server.stop()
+
+
+def test_bad_or_missing_token_shows_the_error_page(page, live_server, world):
+    for query, status, text in (("?token=wrong-token", 401, "显示令牌无效或已撤销"),
+                                ("", 401, "缺少显示令牌"),
+                                (f"?token={world.tokens['sup1']}", 403, "不能用于大屏显示")):
+        response = page.goto(f"{live_server.url}/wall/{world.cid}{query}")
+        assert response.status == status
+        assert text in page.locator("h1").inner_text()
+        assert "请联系竞赛办" in page.locator("body").inner_text()
+        assert page.locator("#board-sections").count() == 0
+
+
+def test_revoked_token_while_showing_keeps_the_data_with_a_notice(page, live_server, scored, client):
+    open_wall(page, live_server, scored)
+    assert client.post("/api/v1/auth/token/revoke", headers=scored.headers("wall")).status_code in (200, 204)
+    page.wait_for_selector("#denied", state="visible", timeout=REFRESH_MS)
+    assert "请联系竞赛办重新生成" in page.locator("#denied").inner_text()
+    assert cell(page, "sections", "LJ-01", "total") == "98.50"
