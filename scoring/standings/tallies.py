@@ -5,7 +5,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, literal, select
+from sqlalchemy import delete, func, insert, literal, literal_column, select
 from sqlalchemy.dialects import postgresql, sqlite
 
 from ..entries.models import Entry
@@ -67,13 +67,16 @@ def entry_values(entry: Entry) -> dict:
 def _grouped(board: str, subject_column, competition_id: int | None):
     """SELECT the tallies of one board straight from the counted entries."""
     e = Entry.__table__.c
-    deduction = func.sum(func.coalesce(e.points, 0)).filter(e.kind == "deduction")
-    bonus = func.sum(func.coalesce(e.points, 0)).filter(e.kind == "bonus")
+    zero = literal_column("0")
+    deduction = func.sum(e.points).filter(e.kind == "deduction")
+    bonus = func.sum(e.points).filter(e.kind == "bonus")
+    # One expression object, no bound parameter: PostgreSQL must see the GROUP BY item as the selected one.
+    item = func.coalesce(e.item, literal_column("''"))
     stmt = (
         select(e.competition_id, e.period, literal(board), subject_column, e.criterion,
-               func.coalesce(e.item, ""), func.coalesce(deduction, 0), func.coalesce(bonus, 0), func.count())
+               item, func.coalesce(deduction, zero), func.coalesce(bonus, zero), func.count())
         .where(e.status == "counted")
-        .group_by(e.competition_id, e.period, subject_column, e.criterion, func.coalesce(e.item, ""))
+        .group_by(e.competition_id, e.period, subject_column, e.criterion, item)
     )
     if board == "teams":
         stmt = stmt.where(e.team_id.is_not(None))
