@@ -172,3 +172,41 @@ def test_revoked_token_while_showing_keeps_the_data_with_a_notice(page, live_ser
     page.wait_for_selector("#denied", state="visible", timeout=REFRESH_MS)
     assert "请联系竞赛办重新生成" in page.locator("#denied").inner_text()
     assert cell(page, "sections", "LJ-01", "total") == "98.50"
+
+
+def test_the_demos_wall_shows_what_the_api_says(page, app, client, database_url):
+    """The demo season (three months, a closed month with its flag, a veto): every row on the screen
+    carries the rank and total the leaderboard API gives."""
+    import json
+    from pathlib import Path
+
+    from scoring.demo import load_demo
+
+    with app.app_context():
+        cid = load_demo().id
+    token = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())["wall_token"]
+    boards = {board: client.get(f"/api/v1/competitions/{cid}/leaderboard?board={board}&period=current",
+                                headers={"Authorization": f"Bearer {token}"}).get_json()
+              for board in ("sections", "teams")}
+    server = LiveServer(database_url).start()
+    try:
+        response = page.goto(f"{server.url}/wall/{cid}?token={token}")
+        assert response.status == 200
+        page.wait_for_selector("#board-teams .rows .row[data-code]", timeout=REFRESH_MS)
+        for board, data in boards.items():
+            shown = [(r.get_attribute("data-code"), r.locator(".rank").inner_text().strip(),
+                      r.locator(".total").inner_text().strip())
+                     for r in page.locator(f"#board-{board} .rows .row").all()]
+            wanted = [(r["code"], str(r["rank"] or "—"),
+                       "未考核" if not r["assessed"] and not r["vetoed"] else f"{r['total']:.2f}")
+                      for r in data["rows"]]
+            assert shown == wanted
+        assert len(boards["sections"]["rows"]) >= 8
+        flag = boards["sections"]["flag"]
+        assert flag and page.locator("#flag-name").inner_text() == flag["name"]
+        assert "holder" in row(page, "sections", flag["section"]).get_attribute("class")
+        vetoed = [r for r in boards["sections"]["rows"] if r["vetoed"]]
+        assert vetoed and "一票否决" in row(page, "sections", vetoed[0]["code"]).inner_text()
+        assert page.console_errors == []
+    finally:
+        server.stop()

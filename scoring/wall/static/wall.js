@@ -5,12 +5,21 @@
 (function () {
   const body = document.body;
   const cid = body.dataset.competition;
-  const timeZone = body.dataset.timezone || "Asia/Shanghai";
+  const timeZone = knownZone(body.dataset.timezone) || "Asia/Shanghai";
   const pollMs = Number(body.dataset.pollSeconds || 5) * 1000;
   const token = new URLSearchParams(window.location.search).get("token") || "";
   const BOARDS = ["sections", "teams"];
   const CRITERIA = ["quality", "safety", "schedule", "environment", "management"];
   const REQUEST_TIMEOUT_MS = 8000;
+
+  function knownZone(zone) {
+    try {
+      new Intl.DateTimeFormat("zh-CN", { timeZone: zone });
+      return zone;
+    } catch (error) {
+      return null;  // a zone this browser does not know: show office time rather than nothing
+    }
+  }
 
   const state = { etag: {}, data: {}, offlineSince: null, lastSync: null };
   const $ = (id) => document.getElementById(id);
