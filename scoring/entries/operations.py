@@ -69,13 +69,20 @@ class _Rulebook:
             for code, criterion in ((i.code, c.code) for i in c.items)
         }
         self.now = utcnow()
+        self._section_ids: dict[int, set[int]] = {}
+
+    def _assigned(self, user: User) -> set[int]:
+        """The user's sections, once per batch rather than once per entry."""
+        if user.id not in self._section_ids:
+            self._section_ids[user.id] = user.section_ids
+        return self._section_ids[user.id]
 
     def check(self, data: dict, user: User) -> tuple[dict, bool]:
         """Field errors of an entry against this competition; True with them when it is the role."""
         section = self.sections.get(data["section"])
         if section is None:
             return {"section": [f"Unknown section {data['section']}."]}, False
-        if user.role == "supervisor" and section.id not in user.section_ids:
+        if user.role == "supervisor" and section.id not in self._assigned(user):
             return {"section": [f"Section {section.code} is not assigned to {user.username}."]}, True
         errors = {}
         if data["team"] is not None:
