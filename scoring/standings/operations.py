@@ -221,7 +221,7 @@ def _number(value):
 
 def take_daily_snapshot(competition: Competition, day: date) -> int:
     """Store every open month's standings of both boards for `day`; returns rows written."""
-    running = current_key(competition)
+    running = day.strftime("%Y-%m")  # the day's own month: a replayed past day stays in its past
     open_keys = set(db.session.scalars(
         select(Period.key).where(Period.competition_id == competition.id, Period.status == "open",
                                  Period.key <= running)
