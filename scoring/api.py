@@ -61,7 +61,27 @@ def _flatten_messages(messages) -> dict:
     return {"_body": messages if isinstance(messages, list) else [messages]}
 
 
+class ProblemSchema(ma.Schema):
+    """RFC 9457 problem details, as every error is answered."""
+
+    type = ma.fields.String(required=True)
+    title = ma.fields.String(required=True)
+    status = ma.fields.Integer(required=True)
+    detail = ma.fields.String(required=True)
+    errors = ma.fields.Dict()
+
+
 class Api(_Api):
+    ERROR_SCHEMA = ProblemSchema
+
+    def _register_responses(self):
+        # flask-smorest documents errors as application/json; ours are application/problem+json.
+        self.DEFAULT_RESPONSE_CONTENT_TYPE = PROBLEM
+        try:
+            super()._register_responses()
+        finally:
+            del self.DEFAULT_RESPONSE_CONTENT_TYPE
+
     def _register_error_handlers(self):
         self._app.register_error_handler(HTTPException, self.handle_http_exception)
         self._app.register_error_handler(Problem, lambda e: problem_response(e.status, e.detail, e.errors, e.headers))
