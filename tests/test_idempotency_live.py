@@ -6,6 +6,7 @@ import threading
 from collections import defaultdict
 from decimal import Decimal
 
+import pytest
 import requests
 from conftest import CRITERIA, LiveServer, entry
 from core_support import cheap_password_hashes  # noqa: F401
@@ -90,51 +91,83 @@ def client_thread(n: int, url: str, token: str, entries: list[dict], barrier, ou
         errors.append(repr(error))
 
 
-def test_eight_clients_resending_the_same_200_entries_store_each_once(world, database_url):
-    entries = the_entries()
+@pytest.fixture(scope="module")
+def server(database_url):
+    """One gunicorn for the module (each test still starts from empty tables)."""
     server = LiveServer(database_url, workers=4).start()
-    try:
-        url = server.url + world.url("/entries")
-        barrier = threading.Barrier(THREADS)
-        outcomes, errors = [], []
-        threads = [threading.Thread(target=client_thread,
-                                    args=(n, url, world.tokens["admin"], entries, barrier, outcomes, errors))
-                   for n in range(THREADS)]
+    yield server
+    server.stop()
+
+
+def test_eight_clients_resending_the_same_200_entries_store_each_once(world, server):
+    entries = the_entries()
+    url = server.url + world.url("/entries")
+    barrier = threading.Barrier(THREADS)
+    outcomes, errors = [], []
+    threads = [threading.Thread(target=client_thread,
+                                args=(n, url, world.tokens["admin"], entries, barrier, outcomes, errors))
+               for n in range(THREADS)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(120)
+    assert not any(t.is_alive() for t in threads)
+    assert errors == []
+    assert len(outcomes) == THREADS * ENTRIES
+    statuses = defaultdict(list)
+    for client_id, _, status in outcomes:
+        statuses[client_id].append(status)
+    assert set(statuses) == {e["client_id"] for e in entries}
+    for client_id, seen in statuses.items():
+        assert sorted(seen) == ["created"] + ["duplicate"] * (THREADS - 1), (client_id, seen)
+
+    admin = {"Authorization": f"Bearer {world.tokens['admin']}"}
+    stored = requests.get(url, params={"per_page": 500}, headers=admin, timeout=30)
+    assert stored.headers["X-Total-Count"] == str(ENTRIES)
+    by_id = {e["client_id"]: e for e in stored.json()}
+    assert len(by_id) == ENTRIES
+    for e in entries:
+        got = by_id[e["client_id"]]
+        assert (got["section"], got["team"], got["item"], got["kind"], Decimal(str(got["points"]))) == \
+            (e["section"], e["team"], e["item"], e["kind"], points(e))
+        assert got["status"] == "counted" and got["period"] == "2026-11"
+    audit = requests.get(server.url + world.url("/audit"),
+                         params={"action": "entry.posted", "per_page": 1}, headers=admin, timeout=30)
+    assert audit.headers["X-Total-Count"] == str(ENTRIES)
+
+    want = expected_boards(entries)
+    for board in ("sections", "teams"):
+        r = requests.get(server.url + world.url("/leaderboard"), params={"board": board, "period": "2026-11"},
+                         headers=admin, timeout=30)
+        rows = r.json(parse_float=Decimal)["rows"]
+        prefix = "LJ" if board == "sections" else "TJD"
+        assert {row["code"]: row["total"] for row in rows} == {
+            code: total for code, total in want.items() if code.startswith(prefix)}
+
+
+def test_batches_of_the_same_ids_in_other_orders_at_once_neither_deadlock_nor_fail(world, server):
+    """Each batch inserts in one order whatever order it came in; else two of them wait on each
+    other's uncommitted rows and PostgreSQL kills one (a deadlock, answered 503)."""
+    url = server.url + world.url("/entries")
+    headers = {"Authorization": f"Bearer {world.tokens['admin']}"}
+    answers = []
+    for round_ in range(4):
+        entries = [entry(client_id=f"r{round_}-{i:04d}", points=0.01) for i in range(300)]
+        orders = [entries, entries[::-1], entries[150:] + entries[:150], entries[::2] + entries[1::2]]
+        barrier = threading.Barrier(len(orders))
+
+        def send(order, barrier=barrier):
+            barrier.wait(timeout=30)
+            r = requests.post(url, json={"entries": order}, headers=headers, timeout=60)
+            answers.append((r.status_code, sorted(x["status"] for x in r.json()["results"]) if r.ok else r.text))
+
+        threads = [threading.Thread(target=send, args=(order,)) for order in orders]
         for t in threads:
             t.start()
         for t in threads:
-            t.join(120)
-        assert not any(t.is_alive() for t in threads)
-        assert errors == []
-        assert len(outcomes) == THREADS * ENTRIES
-        statuses = defaultdict(list)
-        for client_id, _, status in outcomes:
-            statuses[client_id].append(status)
-        assert set(statuses) == {e["client_id"] for e in entries}
-        for client_id, seen in statuses.items():
-            assert sorted(seen) == ["created"] + ["duplicate"] * (THREADS - 1), (client_id, seen)
-
-        admin = {"Authorization": f"Bearer {world.tokens['admin']}"}
-        stored = requests.get(url, params={"per_page": 500}, headers=admin, timeout=30)
-        assert stored.headers["X-Total-Count"] == str(ENTRIES)
-        by_id = {e["client_id"]: e for e in stored.json()}
-        assert len(by_id) == ENTRIES
-        for e in entries:
-            got = by_id[e["client_id"]]
-            assert (got["section"], got["team"], got["item"], got["kind"], Decimal(str(got["points"]))) == \
-                (e["section"], e["team"], e["item"], e["kind"], points(e))
-            assert got["status"] == "counted" and got["period"] == "2026-11"
-        audit = requests.get(server.url + world.url("/audit"),
-                             params={"action": "entry.posted", "per_page": 1}, headers=admin, timeout=30)
-        assert audit.headers["X-Total-Count"] == str(ENTRIES)
-
-        want = expected_boards(entries)
-        for board in ("sections", "teams"):
-            r = requests.get(server.url + world.url("/leaderboard"), params={"board": board, "period": "2026-11"},
-                             headers=admin, timeout=30)
-            rows = r.json(parse_float=Decimal)["rows"]
-            prefix = "LJ" if board == "sections" else "TJD"
-            assert {row["code"]: row["total"] for row in rows} == {
-                code: total for code, total in want.items() if code.startswith(prefix)}
-    finally:
-        server.stop()
+            t.join(90)
+    assert [code for code, _ in answers] == [200] * 16, answers
+    created = sum(statuses.count("created") for _, statuses in answers)
+    assert created == 1200
+    stored = requests.get(url, params={"per_page": 1}, headers=headers, timeout=30)
+    assert stored.headers["X-Total-Count"] == "1200"

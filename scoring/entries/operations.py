@@ -191,6 +191,9 @@ def post_entries(competition: Competition, user: User, payloads: list) -> list[O
 
 def _insert_new(rows: list[dict]) -> dict[str, int]:
     """INSERT the rows whose client_id is not stored yet; returns client_id -> id of those inserted."""
+    # One order for every writer: two batches holding the same ids in different orders would each
+    # wait for the other's uncommitted insert, a deadlock on PostgreSQL (tablets resend in any order).
+    rows = sorted(rows, key=lambda row: row["client_id"])
     dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     table = Entry.__table__
     stmt = (
