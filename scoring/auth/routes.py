@@ -31,7 +31,7 @@ def post_token(data):
 @blp.response(200, RevokedOut)
 def post_revoke_own():
     """Revoke the token this request carries (log out)."""
-    revoked = revoke_tokens(g.user, g.token.id)
+    revoked = revoke_tokens(g.user, g.user.token_id)
     db.session.commit()
     return {"revoked": revoked}
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import json
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from threading import Lock
 
-from sqlalchemy import func, select
+from sqlalchemy import bindparam, func, select
 
+from ..api import Problem
 from ..competitions.models import Competition, Section, Team
 from ..extensions import db
 from ..periods.models import Period
@@ -156,29 +158,50 @@ _cache_lock = Lock()
 _CACHE_SIZE = 256
 
 
-def resolve_period(competition: Competition, period: str) -> str:
+@dataclass(frozen=True)
+class BoardStamp:
+    """What a board's ETag needs, read with one small query on every leaderboard request."""
+
+    id: int
+    created_at: datetime
+    revision: int
+    timezone: str
+
+
+_STAMP = select(Competition.id, Competition.created_at, Competition.revision, Competition.timezone).where(
+    Competition.id == bindparam("cid"))
+
+
+def board_stamp(competition_id: int) -> BoardStamp:
+    row = db.session.connection().execute(_STAMP, {"cid": competition_id}).first()
+    if row is None:
+        raise Problem(404, f"No competition {competition_id}.")
+    return BoardStamp(*row)
+
+
+def resolve_period(competition: Competition | BoardStamp, period: str) -> str:
     return current_key(competition) if period == "current" else period
 
 
-def etag_for(competition: Competition, board: str, key: str) -> str:
+def etag_for(competition: Competition | BoardStamp, board: str, key: str) -> str:
     # created_at tells apart two competitions that got the same id (a database restored or reset).
     born = int(competition.created_at.timestamp() * 1e6)
     return f"c{competition.id}.{born:x}-r{competition.revision}-{board}-{key}"
 
 
-def leaderboard_body(competition: Competition, board: str, key: str) -> tuple[str, bytes]:
+def leaderboard_body(competition: Competition | BoardStamp, board: str, key: str) -> tuple[str, bytes]:
     """The board as JSON bytes with its ETag. Cached per competition revision: any write bumps the
     revision in its own transaction, so a cached body is never stale, whichever worker serves it."""
     etag = etag_for(competition, board, key)
-    cache_key = etag
     with _cache_lock:
-        hit = _cache.get(cache_key)
+        hit = _cache.get(etag)
         if hit is not None:
-            _cache.move_to_end(cache_key)
+            _cache.move_to_end(etag)
             return hit
-    body = json.dumps(leaderboard(competition, board, key), ensure_ascii=False, default=_number).encode()
+    full = db.session.get(Competition, competition.id)  # only on a miss: the rules, the names
+    body = json.dumps(leaderboard(full, board, key), ensure_ascii=False, default=_number).encode()
     with _cache_lock:
-        _cache[cache_key] = (etag, body)
+        _cache[etag] = (etag, body)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return etag, body

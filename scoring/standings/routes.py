@@ -10,7 +10,7 @@ from ..auth.access import READERS, check_competition, roles
 from ..competitions.operations import get_competition
 from ..fields import Strict
 from ..types import utcnow
-from .operations import BOARDS, history, leaderboard_body, resolve_period
+from .operations import BOARDS, board_stamp, history, leaderboard_body, resolve_period
 
 blp = Blueprint("standings", __name__, url_prefix="/api/v1/competitions/<int:cid>",
                 description="Live and closed leaderboards, the year board and daily history.")
@@ -34,8 +34,8 @@ class HistoryArgs(Strict):
 @blp.response(200, description="The board; 304 when If-None-Match carries its current ETag.")
 def get_leaderboard(args, cid):
     check_competition(g.user, cid)
-    competition = get_competition(cid)
-    etag, body = leaderboard_body(competition, args["board"], resolve_period(competition, args["period"]))
+    stamp = board_stamp(cid)
+    etag, body = leaderboard_body(stamp, args["board"], resolve_period(stamp, args["period"]))
     response = current_app.response_class(body, mimetype="application/json",
                                           headers={"Cache-Control": "no-cache"})
     if request.if_none_match.contains(etag):
