@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test test-sqlite test-postgres bench bench-smoke soak lint system-deps clean
+.PHONY: run test bench bench-smoke soak screenshot lint system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -58,6 +58,10 @@ bench-smoke: $(VENV)/.installed-dev system-deps
 ## soak: the long fault and load tests (CI runs their short variants)
 soak: $(VENV)/.installed-dev system-deps
 	SOAK=1 $(BIN)/python -m pytest -m slow $(PYTEST_ARGS)
+
+## screenshot: docs/wall.png from the demo (gunicorn + chromium, ~40 s)
+screenshot: $(VENV)/.installed-dev system-deps
+	$(BIN)/python docs/make_screenshot.py
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
