@@ -133,4 +133,7 @@ def load(env=None) -> dict:
         "LOGIN_WINDOW_SECONDS": _int(env, "LOGIN_WINDOW_SECONDS", 900, 1, 86400),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 2 * 1024 * 1024, 1024, 100 * 1024 * 1024),
         "CORS_ORIGINS": origins,
+        # werkzeug's scrypt: slow on purpose. Tests swap in a cheap salted hash (as Django's
+        # test settings do); production never sets this.
+        "PASSWORD_HASH_METHOD": "scrypt",
     }

@@ -101,6 +101,8 @@ def empty_tables() -> None:
 def app(database_url, tmp_path):
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True,
                       "LOGIN_MAX_FAILURES": 5, "SECRET_KEY": "test-secret-key-0123456789",
+                      # Real salted hashes at a test-sized cost: scrypt takes ~0.3 s a user.
+                      "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
                       "DEMO_CREDENTIALS": str(tmp_path / "demo-credentials.json")})
     with app.app_context():
         empty_tables()

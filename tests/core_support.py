@@ -1,23 +1,11 @@
 """Helpers for the core API tests: the problem+json check and a dump of everything stored."""
 from __future__ import annotations
 
-import functools
-
-import pytest
 from sqlalchemy import select
-from werkzeug.security import generate_password_hash
 
 from scoring.extensions import db
 
 PROBLEM = "application/problem+json"
-
-
-@pytest.fixture(autouse=True)
-def cheap_password_hashes(monkeypatch):
-    """Real salted hashes, at a test-sized cost: scrypt's default takes ~0.3 s a user, and every
-    test makes five (as Django's test settings swap in a fast hasher). Import it into a test module."""
-    monkeypatch.setattr("scoring.auth.operations.generate_password_hash",
-                        functools.partial(generate_password_hash, method="pbkdf2:sha256:1000"))
 
 
 def assert_problem(response, status: int, *fields: str) -> dict:

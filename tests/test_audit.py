@@ -2,7 +2,7 @@
 nothing stored — no entry, veto, tally, period or audit event."""
 import pytest
 from conftest import entry
-from core_support import assert_problem, cheap_password_hashes, dump_tables, headers_for  # noqa: F401
+from core_support import assert_problem, dump_tables, headers_for
 
 TABLET = {"User-Agent": "ScoreTablet/2.1 (Android 12)"}
 

@@ -3,7 +3,7 @@ from datetime import timedelta
 
 import pytest
 from conftest import competition_body, entry
-from core_support import assert_problem, cheap_password_hashes, dump_tables, headers_for  # noqa: F401
+from core_support import assert_problem, dump_tables, headers_for
 from sqlalchemy import select, update
 
 from scoring.auth.models import ApiToken

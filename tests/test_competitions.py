@@ -4,7 +4,7 @@ import copy
 
 import pytest
 from conftest import competition_body
-from core_support import PROBLEM, assert_problem, cheap_password_hashes, headers_for  # noqa: F401
+from core_support import PROBLEM, assert_problem, headers_for
 
 URL = "/api/v1/competitions"
 

@@ -5,7 +5,7 @@ from decimal import Decimal
 
 import pytest
 from conftest import entry
-from core_support import assert_problem, board, cheap_password_hashes, dump_tables, headers_for  # noqa: F401
+from core_support import assert_problem, board, dump_tables, headers_for
 
 
 def post(client, world, body, who="sup1"):

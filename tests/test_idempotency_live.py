@@ -9,7 +9,6 @@ from decimal import Decimal
 import pytest
 import requests
 from conftest import CRITERIA, LiveServer, entry
-from core_support import cheap_password_hashes  # noqa: F401
 
 THREADS = 8
 ENTRIES = 200

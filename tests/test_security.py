@@ -177,16 +177,20 @@ def test_a_database_dump_holds_no_usable_token(app, client, world, tmp_path, run
         assert r.status_code == 401, candidate
 
 
-def test_passwords_are_hashed_slowly(app, world):
-    from scoring.auth.models import User
+def test_passwords_are_hashed_slowly(app):
+    """Production hashes with scrypt (the suite swaps in a cheap hash to stay fast)."""
+    import config
+    from scoring.auth.operations import create_user
 
+    production = config.load({})["PASSWORD_HASH_METHOD"]
+    assert production == "scrypt"
+    app.config["PASSWORD_HASH_METHOD"] = production
     with app.app_context():
-        for user in db.session.scalars(select(User)):
-            method = user.password_hash.split(":")[0]
-            assert method in ("scrypt", "pbkdf2"), user.password_hash[:20]
-            if method == "pbkdf2":
-                assert int(user.password_hash.split("$")[0].split(":")[2]) >= 600_000
-            assert "password-" not in user.password_hash
+        user = create_user("slow-hash", "viewer", "password-slow-hash")
+        method, _, _ = user.password_hash.partition("$")
+        assert method.startswith("scrypt:") and int(method.split(":")[1]) >= 2**15, method
+        assert "password-slow-hash" not in user.password_hash
+        db.session.rollback()
 
 
 def test_an_expired_token_stops_working(app, client, world):

@@ -1,7 +1,7 @@
 """一票否决: vetoes and their revocation (CONTRACT.md §3 "Vetoes", §4)."""
 import pytest
 from conftest import entry
-from core_support import assert_problem, board, cheap_password_hashes, dump_tables, headers_for  # noqa: F401
+from core_support import assert_problem, board, dump_tables, headers_for
 
 
 def veto(client, world, who="admin", **body):

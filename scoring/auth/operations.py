@@ -43,7 +43,8 @@ def create_user(username: str, role: str, password: str | None = None, competiti
     user = User(
         username=username,
         role=role,
-        password_hash=generate_password_hash(password) if password else None,
+        password_hash=generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"])
+        if password else None,
         competition_id=competition_id,
         sections=list(sections),
     )
