@@ -177,20 +177,25 @@ def test_a_database_dump_holds_no_usable_token(app, client, world, tmp_path, run
         assert r.status_code == 401, candidate
 
 
-def test_passwords_are_hashed_slowly(app):
-    """Production hashes with scrypt (the suite swaps in a cheap hash to stay fast)."""
+def test_passwords_are_hashed_slowly(database_url, world):
+    """Production hashes with werkzeug's scrypt (the suite swaps in a cheap pbkdf2 to save time)."""
     import config
+    from scoring.auth.models import User
     from scoring.auth.operations import create_user
 
-    production = config.load({})["PASSWORD_HASH_METHOD"]
-    assert production == "scrypt"
-    app.config["PASSWORD_HASH_METHOD"] = production
-    with app.app_context():
-        user = create_user("slow-hash", "viewer", "password-slow-hash")
-        method, _, _ = user.password_hash.partition("$")
-        assert method.startswith("scrypt:") and int(method.split(":")[1]) >= 2**15, method
-        assert "password-slow-hash" not in user.password_hash
-        db.session.rollback()
+    assert config.load({})["PASSWORD_HASH_METHOD"] == "scrypt"
+    production = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True})
+    assert production.config["PASSWORD_HASH_METHOD"] == "scrypt"
+    with production.app_context():
+        create_user("office2", "admin", "a long passphrase")
+        db.session.commit()
+        for user in db.session.scalars(select(User)):
+            assert user.password_hash.split(":")[0] in ("scrypt", "pbkdf2"), user.password_hash[:20]
+            assert "password-" not in user.password_hash and "passphrase" not in user.password_hash
+        stored = db.session.scalar(select(User.password_hash).where(User.username == "office2"))
+        db.engine.dispose()
+    method, salt, _ = stored.split("$")
+    assert method.startswith("scrypt:32768:8:") and len(salt) >= 16  # werkzeug's default cost, salted
 
 
 def test_an_expired_token_stops_working(app, client, world):
