@@ -282,3 +282,14 @@ def test_wall_page_escapes_html_from_the_data(app, client, world):
     assert page.status_code == 200
     text = page.get_data(as_text=True)
     assert "<script>alert('x')</script>" not in text and "<img src=x" not in text
+
+
+def test_control_characters_in_names_do_not_break_the_xlsx_exports(client, world):
+    """Found by schemathesis: a \\x0b in a team name made every XLSX export a 500."""
+    assert client.post(world.url("/teams"), json={"code": "TJD-8", "name": "八\x0b队", "leader": "x\x01",
+                                                  "section": "LJ-01"}, headers=world.headers()).status_code == 201
+    client.post(world.url("/entries"), json=entry(team="TJD-8", note="a\x1fb"), headers=world.headers("sup1"))
+    for path in ("/exports/standings.xlsx?period=2026-11&board=teams", "/exports/entries.xlsx?period=2026-11",
+                 "/reports/2026-11?format=xlsx"):
+        r = client.get(world.url(path), headers=world.headers())
+        assert r.status_code == 200 and r.data[:2] == b"PK", path  # a zip: the workbook

@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
 from sqlalchemy import select
@@ -106,7 +107,8 @@ def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
         for cell in sheet[1]:
             cell.font = Font(bold=True)
         for row in table:
-            sheet.append(row)
+            # XLSX cannot hold control characters (a \x0b pasted into a team name): drop them there only.
+            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
         sheet.freeze_panes = "A2"
         for index, name in enumerate(header, start=1):
             width = max([len(str(name)) * 2] + [len(str(r[index - 1] or "")) + 2 for r in table[:200]])
