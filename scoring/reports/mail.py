@@ -218,7 +218,7 @@ def build_message(delivery: Delivery, cache: dict | None = None) -> EmailMessage
     key = (delivery.competition_id, delivery.period, delivery.recipient.section_id)
     if key not in cache:
         competition = db.session.get(Competition, delivery.competition_id)
-        report = build_report(competition, delivery.period, delivery.recipient.section)
+        report = build_report(competition, delivery.period, delivery.recipient.section, shared=cache)
         cache[key] = (report.title, render_text(report), render_html(report), render_xlsx(report), report.filename())
     subject, text, html, xlsx, filename = cache[key]
     message = EmailMessage()

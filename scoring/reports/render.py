@@ -40,7 +40,12 @@ class Report:
     trend: list[dict]
     trend_days: list[str]
     scope: Section | None = None
-    section_entries: list[Entry] = field(default_factory=list)
+    entries: list[Entry] = field(default_factory=list)  # the month's counted entries within the scope
+
+    @property
+    def section_entries(self) -> list[Entry]:
+        """Every deduction and bonus of a section-scoped recipient's section."""
+        return self.entries if self.scope else []
 
     @property
     def title(self) -> str:
@@ -55,20 +60,29 @@ class Report:
         return f"五比五赛-{self.period}" + (f"-{self.scope.code}" if self.scope else "") + ".xlsx"
 
 
-def build_report(competition: Competition, period: str, scope: Section | None = None) -> Report:
-    sections = leaderboard(competition, "sections", period)
-    teams = leaderboard(competition, "teams", period)
-    vetoes = [{"board": board, "code": r["code"], "name": r["name"], "reason": r["veto_reason"]}
-              for board, rows in (("标段", sections["rows"]), ("突击队", teams["rows"])) for r in rows if r["vetoed"]]
+def build_report(competition: Competition, period: str, scope: Section | None = None,
+                 shared: dict | None = None) -> Report:
+    """The month's report for one scope. `shared` keeps what every scope has in common (the
+    boards, the vetoes, the trend) across the reports of one mail run, so 500 recipients cost one
+    set of boards plus one entry list per distinct scope."""
+    shared = {} if shared is None else shared
+    key = ("common", competition.id, period)
+    if key not in shared:
+        sections = leaderboard(competition, "sections", period)
+        teams = leaderboard(competition, "teams", period)
+        vetoes = [{"board": board, "code": r["code"], "name": r["name"], "reason": r["veto_reason"]}
+                  for board, rows in (("标段", sections["rows"]), ("突击队", teams["rows"]))
+                  for r in rows if r["vetoed"]]
+        shared[key] = (sections, teams, vetoes, *_trend(competition, period))
+    sections, teams, vetoes, trend, days = shared[key]
     counted = period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
     deductions = sorted((e for e in counted if e.kind == "deduction" and e.points > 0),
                         key=lambda e: (-e.points, e.observed_at, e.id))
-    trend, days = _trend(competition, period)
     return Report(
         competition=competition, period=period, closed=sections["status"] == "closed",
         sections=sections["rows"], teams=teams["rows"], flag=sections["flag"], criteria=criteria_names(competition),
         vetoes=vetoes, top_deductions=deductions[:TOP_DEDUCTIONS], trend=trend, trend_days=days, scope=scope,
-        section_entries=counted if scope else [],
+        entries=counted,
     )
 
 
@@ -128,7 +142,5 @@ def render_xlsx(report: Report) -> bytes:
     competition = report.competition
     sections = standings_table(competition, report.sections)
     teams = standings_table(competition, report.teams)
-    entries = period_entries(competition, report.period, section_id=report.scope.id if report.scope else None,
-                             counted_only=True)
     return to_xlsx([("标段排名", *sections), ("突击队排名", *teams),
-                    ("计分明细", *entries_table(competition, entries))])
+                    ("计分明细", *entries_table(competition, report.entries))])
