@@ -48,3 +48,12 @@ def _sqlite_pragmas(dbapi_connection, _record):
 def _sqlite_begin(conn):
     if conn.dialect.name == "sqlite":
         conn.exec_driver_sql("BEGIN" if sqlite_read_only.get() else "BEGIN IMMEDIATE")
+
+
+def upsert_insert(table):
+    """An INSERT that takes ON CONFLICT clauses, in the dialect of the session's database (both
+    PostgreSQL and SQLite speak it; SQLAlchemy spells it per dialect)."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
+    return dialect.insert(table)

@@ -13,14 +13,13 @@ from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..api import Problem
 from ..audit.operations import record, record_many
 from ..auth.models import User
 from ..competitions.models import Competition, Section, Team
 from ..competitions.operations import bump_revision
-from ..extensions import db
+from ..extensions import db, upsert_insert
 from ..periods.operations import lock_periods
 from ..standings import tallies
 from ..types import utcnow
@@ -194,10 +193,9 @@ def _insert_new(rows: list[dict]) -> dict[str, int]:
     # One order for every writer: two batches holding the same ids in different orders would each
     # wait for the other's uncommitted insert, a deadlock on PostgreSQL (tablets resend in any order).
     rows = sorted(rows, key=lambda row: row["client_id"])
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     table = Entry.__table__
     stmt = (
-        dialect.insert(table)
+        upsert_insert(table)
         .on_conflict_do_nothing(index_elements=["competition_id", "client_id"])
         .returning(table.c.id, table.c.client_id)
     )

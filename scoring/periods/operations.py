@@ -9,13 +9,12 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..api import Problem
 from ..audit.operations import record
 from ..competitions.models import Competition, Section
 from ..competitions.operations import bump_revision
-from ..extensions import db
+from ..extensions import db, upsert_insert
 from ..standings.engine import flag_holder
 from ..types import utcnow
 from .models import Period, PeriodEvent, Snapshot
@@ -33,8 +32,7 @@ def previous_key(key: str) -> str:
 def ensure_periods(competition_id: int, keys: set[str]) -> None:
     if not keys:
         return
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Period.__table__).on_conflict_do_nothing(index_elements=["competition_id", "key"])
+    stmt = upsert_insert(Period.__table__).on_conflict_do_nothing(index_elements=["competition_id", "key"])
     db.session.execute(stmt, [{"competition_id": competition_id, "key": k, "status": "open"} for k in sorted(keys)])
 
 

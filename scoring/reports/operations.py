@@ -2,10 +2,9 @@
 from __future__ import annotations
 
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..competitions.models import Competition
-from ..extensions import db
+from ..extensions import db, upsert_insert
 from ..types import utcnow
 from .models import Delivery, Recipient
 
@@ -18,9 +17,8 @@ def queue_reports(competition: Competition, period: str) -> int:
     ).all()
     if not recipients:
         return 0
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     # RETURNING counts the new rows: rowcount is -1 for a multi-row insert on psycopg.
-    stmt = dialect.insert(Delivery.__table__).values([
+    stmt = upsert_insert(Delivery.__table__).values([
         {"competition_id": competition.id, "period": period, "recipient_id": rid, "status": "queued", "attempts": 0,
          "queued_at": utcnow(), "next_attempt_at": utcnow()}
         for rid in recipients

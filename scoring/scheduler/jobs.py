@@ -11,11 +11,10 @@ from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
 from ..competitions.models import Competition
-from ..extensions import db
+from ..extensions import db, upsert_insert
 from ..periods.models import Period, PeriodEvent
 from ..periods.operations import close_period, current_key, ensure_periods, previous_key
 from ..types import utcnow
@@ -36,8 +35,7 @@ def claim(job: str, key: str) -> bool:
 
 
 def heartbeat() -> None:
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
-    stmt = dialect.insert(Heartbeat.__table__).values(process=PROCESS, at=utcnow())
+    stmt = upsert_insert(Heartbeat.__table__).values(process=PROCESS, at=utcnow())
     db.session.execute(stmt.on_conflict_do_update(index_elements=["process"], set_={"at": stmt.excluded.at}))
 
 

@@ -6,10 +6,9 @@ from collections.abc import Iterable
 from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, literal, literal_column, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from ..entries.models import Entry
-from ..extensions import db
+from ..extensions import db, upsert_insert
 from .models import SubjectTally
 
 ZERO = Decimal("0.00")
@@ -45,9 +44,8 @@ def apply_deltas(competition_id: int, deltas: dict[tuple, list]) -> None:
          "deductions": d, "bonuses": b, "entries": n}
         for key, (d, b, n) in sorted(deltas.items())  # a fixed order: no deadlock between two batches
     ]
-    dialect = postgresql if db.session.get_bind().dialect.name == "postgresql" else sqlite
     table = SubjectTally.__table__
-    stmt = dialect.insert(table)
+    stmt = upsert_insert(table)
     stmt = stmt.on_conflict_do_update(
         index_elements=["competition_id", *TALLY_KEY],
         set_={
