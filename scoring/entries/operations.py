@@ -8,7 +8,7 @@ with what is stored: the same content is a duplicate, other content a conflict.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -48,6 +48,18 @@ def _codes(payloads: list, field: str) -> set[str]:
     return {p[field] for p in payloads if isinstance(p, dict) and isinstance(p.get(field), str)}
 
 
+_ITEMS: dict[tuple[int, datetime], dict[str, str]] = {}
+
+
+def _item_criteria(competition: Competition) -> dict[str, str]:
+    """Item code -> criterion code. A competition's rules never change once created, so each
+    process reads them once (keyed with created_at: a reset database may reuse the id)."""
+    key = (competition.id, competition.created_at)
+    if key not in _ITEMS:
+        _ITEMS[key] = {i.code: c.code for c in competition.criteria for i in c.items}
+    return _ITEMS[key]
+
+
 class _Rulebook:
     """The sections and teams a batch names, and the competition's items, loaded once per request.
 
@@ -62,11 +74,7 @@ class _Rulebook:
             select(Section).where(Section.competition_id == cid, Section.code.in_(sections)))} if sections else {}
         self.teams = {t.code: t for t in db.session.scalars(
             select(Team).where(Team.competition_id == cid, Team.code.in_(teams)))} if teams else {}
-        self.item_criterion = {
-            code: criterion
-            for c in competition.criteria
-            for code, criterion in ((i.code, c.code) for i in c.items)
-        }
+        self.item_criterion = _item_criteria(competition)
         self.now = utcnow()
         self._section_ids: dict[int, set[int]] = {}
 

@@ -39,11 +39,14 @@ def ensure_periods(competition_id: int, keys: set[str]) -> None:
 def lock_periods(competition_id: int, keys: set[str]) -> set[str]:
     """Make sure the months exist and hold them against a concurrent close (FOR SHARE) until
     commit; returns those already closed, whose entries arrive late."""
-    ensure_periods(competition_id, keys)
     stmt = select(Period.key, Period.status).where(Period.competition_id == competition_id, Period.key.in_(keys))
     if db.session.get_bind().dialect.name == "postgresql":
         stmt = stmt.with_for_update(read=True)
-    return {key for key, status in db.session.execute(stmt) if status == "closed"}
+    statuses = dict(db.session.execute(stmt).all())
+    if len(statuses) < len(keys):  # a month's first entry: make its row, then hold it too
+        ensure_periods(competition_id, keys - statuses.keys())
+        statuses = dict(db.session.execute(stmt).all())
+    return {key for key, status in statuses.items() if status == "closed"}
 
 
 def get_period(competition: Competition, key: str, *, for_update: bool = False) -> Period:
