@@ -199,9 +199,15 @@ def report(name: str, figures: dict) -> None:
     print(f"\n[{name}] " + json.dumps(figures, ensure_ascii=False))
 
 
-def kill_workers(server: LiveServer, kills: int, every: float, stop: threading.Event, killed: list) -> None:
+def kill_workers(server: LiveServer, kills: int, tally: Tally, total: int, stop: threading.Event,
+                 killed: list) -> None:
+    """kill -9 a random worker each time another 1/(kills+1) of the entries has been acknowledged, so the
+    kills fall in the middle of the load however fast or slow the machine is."""
     rng = random.Random(7)
-    while len(killed) < kills and not stop.wait(every):
+    thresholds = [total * (n + 1) // (kills + 1) for n in range(kills)]
+    while len(killed) < kills and not stop.wait(0.02):
+        if len(tally.acknowledged) < thresholds[len(killed)]:
+            continue
         pids = server.worker_pids()
         if pids:
             pid = rng.choice(pids)
@@ -223,7 +229,8 @@ def test_workers_killed_under_load_lose_and_double_nothing(app, world, database_
         wait_ready(server)
         everything, tally, tablets = run_tablets(world, [server.url], total, seed=total, minutes=25 if SOAK else 6)
         stop, killed = threading.Event(), []
-        killer = threading.Thread(target=kill_workers, args=(server, soak_or_ci(4, 12), 1.5, stop, killed))
+        killer = threading.Thread(target=kill_workers,
+                                  args=(server, soak_or_ci(4, 12), tally, total, stop, killed))
         killer.start()
         for tablet in tablets:
             tablet.join()
