@@ -35,6 +35,8 @@ def scheduler_command(once):
     app = current_app._get_current_object()
     interval = app.config["SCHEDULER_INTERVAL"]
     scheduler = BlockingScheduler(timezone="UTC")
+    # APScheduler logs every run at INFO; our jobs log what they do, so keep its chatter to warnings.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
 
     def job(name):
         def run():
@@ -46,7 +48,7 @@ def scheduler_command(once):
         return run
 
     for name in JOBS:
-        scheduler.add_job(job(name), "interval", seconds=interval, id=name, max_instances=1, coalesce=True,
+        scheduler.add_job(job(name), "interval", seconds=interval, id=name, name=name, max_instances=1, coalesce=True,
                           misfire_grace_time=interval, next_run_time=_now())
 
     def stop(signum, _frame):
