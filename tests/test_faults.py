@@ -273,7 +273,8 @@ def test_postgres_restarted_under_load(app, world, database_url):
     restarted = False
     try:
         wait_ready(server)
-        everything, tally, tablets = run_tablets(world, [server.url], soak_or_ci(1_000, 5_000), seed=11, minutes=6)
+        # Enough load that requests are still in flight while PostgreSQL goes down, however fast the machine.
+        everything, tally, tablets = run_tablets(world, [server.url], soak_or_ci(2_000, 5_000), seed=11, minutes=6)
         while len(tally.acknowledged) < len(everything) // 4 and any(t.is_alive() for t in tablets):
             time.sleep(0.05)
         done = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart"],
