@@ -101,6 +101,15 @@ def test_periods_list_status_closed_at_and_flag(client, world):
     assert listed["2026-10"] == {"key": "2026-10", "status": "open", "closed_at": None, "flag": None}
 
 
+def test_periods_list_is_paginated_like_every_list(client, world):
+    for month in ("2026-09", "2026-10", "2026-11"):
+        post(client, world, month=month, points=1)
+    r = client.get(world.url("/periods?per_page=2&page=2"), headers=world.headers("viewer"))
+    assert r.status_code == 200
+    assert r.headers["X-Total-Count"] == "3" and 'rel="prev"' in r.headers["Link"]
+    assert [p["key"] for p in r.get_json()] == ["2026-11"]
+
+
 def test_close_and_reopen_refusals(client, world):
     r = client.post(world.url("/periods/2026-12/close"), headers=world.headers())
     assert r.status_code == 422  # a month that has not begun

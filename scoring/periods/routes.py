@@ -3,7 +3,7 @@ import re
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..api import Problem
+from ..api import PageArgs, Problem, paginate
 from ..auth.access import READERS, roles
 from ..competitions.operations import get_competition
 from ..extensions import db
@@ -23,10 +23,11 @@ def _key(key: str) -> str:
 
 @blp.get("")
 @roles(*READERS)
+@blp.arguments(PageArgs, location="query")
 @blp.response(200, PeriodOut(many=True))
-def list_periods(cid):
+def list_periods(args, cid):
     get_competition(cid)
-    return db.session.scalars(select(Period).where(Period.competition_id == cid).order_by(Period.key)).all()
+    return paginate(select(Period).where(Period.competition_id == cid).order_by(Period.key), args)
 
 
 @blp.post("/<key>/close")

@@ -4,7 +4,7 @@ from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..api import Problem, paginate
+from ..api import PageArgs, Problem, paginate
 from ..audit.operations import record
 from ..auth.access import roles
 from ..competitions.operations import find_section, get_competition
@@ -102,16 +102,19 @@ def post_send(cid, period):
 
 @blp.get("/reports/<period>/deliveries")
 @roles("admin")
+@blp.arguments(PageArgs, location="query")
 @blp.response(200, DeliveryOut(many=True))
-def list_deliveries(cid, period):
+def list_deliveries(args, cid, period):
     get_competition(cid)
-    return _deliveries(cid, period)
+    return paginate(_deliveries_query(cid, period), args)
+
+
+def _deliveries_query(cid: int, period: str):
+    return select(Delivery).where(Delivery.competition_id == cid, Delivery.period == period).order_by(Delivery.id)
 
 
 def _deliveries(cid: int, period: str) -> list[Delivery]:
-    return db.session.scalars(
-        select(Delivery).where(Delivery.competition_id == cid, Delivery.period == period).order_by(Delivery.id)
-    ).all()
+    return db.session.scalars(_deliveries_query(cid, period)).all()
 
 
 @blp.get("/reports/<period>")
