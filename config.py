@@ -75,11 +75,41 @@ def _smtp_url(env) -> str | None:
         raise ConfigError(
             f"SMTP_URL={url!r} must look like smtp://user:pass@host:port, smtp+starttls://… or smtps://…"
         )
+    if not _port_ok(parts):
+        raise ConfigError(f"SMTP_URL={url!r} has a malformed port")
+    return url
+
+
+def _port_ok(parts) -> bool:
     try:
         _ = parts.port  # urlsplit checks the port only when asked
     except ValueError:
-        raise ConfigError(f"SMTP_URL={url!r} has a malformed port") from None
-    return url
+        return False
+    return True
+
+
+# Bucket names as S3 allows them (3-63 lowercase letters, digits, dots and hyphens).
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+
+
+def _photo_store(env) -> tuple[str, str | None]:
+    """PHOTO_STORE (`database`, or `s3://bucket/prefix`) and S3_ENDPOINT_URL, checked together."""
+    store = (env.get("PHOTO_STORE") or "database").strip()
+    endpoint = (env.get("S3_ENDPOINT_URL") or "").strip() or None
+    if store == "database":
+        if endpoint:
+            raise ConfigError("S3_ENDPOINT_URL is set but PHOTO_STORE is not s3://BUCKET/PREFIX; "
+                              "photos would stay in the database")
+        return store, None
+    parts = urlsplit(store)
+    if parts.scheme != "s3" or not _BUCKET.fullmatch(parts.netloc) or parts.query or parts.fragment:
+        raise ConfigError(f"PHOTO_STORE={store!r} must be database or s3://BUCKET/PREFIX "
+                          "(a bucket name of lowercase letters, digits, '.' and '-')")
+    if endpoint:
+        parts = urlsplit(endpoint)
+        if parts.scheme not in ("http", "https") or not parts.hostname or not _port_ok(parts):
+            raise ConfigError(f"S3_ENDPOINT_URL={endpoint!r} must look like https://s3.example.org[:PORT]")
+    return store, endpoint
 
 
 def _clock(env, name: str, default: str) -> str:
@@ -112,6 +142,7 @@ def load(env=None) -> dict:
     for origin in origins:
         if not re.fullmatch(r"https?://[^/\s]+", origin):
             raise ConfigError(f"CORS_ORIGINS has {origin!r}; list origins like https://tablets.example.org")
+    photo_store, s3_endpoint = _photo_store(env)
     return {
         "SQLALCHEMY_DATABASE_URI": _database_url(env),
         "PORT": _int(env, "PORT", 8000, 1, 65535),
@@ -133,6 +164,8 @@ def load(env=None) -> dict:
         "LOGIN_WINDOW_SECONDS": _int(env, "LOGIN_WINDOW_SECONDS", 900, 1, 86400),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 2 * 1024 * 1024, 1024, 100 * 1024 * 1024),
         "CORS_ORIGINS": origins,
+        "PHOTO_STORE": photo_store,
+        "S3_ENDPOINT_URL": s3_endpoint,
         # werkzeug's scrypt: slow on purpose. Tests swap in a cheap salted hash (as Django's
         # test settings do); production never sets this.
         "PASSWORD_HASH_METHOD": "scrypt",

@@ -55,12 +55,13 @@ def register_blueprints(app: Flask, api) -> None:
     from .entries.schemas import EntryBatchIn, EntryIn
     from .health import bp as health
     from .periods.routes import blp as periods
+    from .photos.routes import blp as photos
     from .reports.routes import blp as reports
     from .standings.routes import blp as standings
     from .vetoes.routes import blp as vetoes
     from .wall.routes import bp as wall
 
-    for blueprint in (auth, competitions, entries, vetoes, periods, standings, reports, audit):
+    for blueprint in (auth, competitions, entries, photos, vetoes, periods, standings, reports, audit):
         api.register_blueprint(blueprint)
     for name, schema in (("EntryIn", EntryIn), ("EntryBatchIn", EntryBatchIn)):
         if name not in api.spec.components.schemas:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import photo_support
 import pytest
 from conftest import LiveServer, competition_body, entry
 from sqlalchemy import select, update
@@ -21,6 +22,7 @@ def allowed_roles(method: str, path: str) -> set[str]:
     rules = [
         ("POST", r"/auth/token/revoke", {"admin", "supervisor", "viewer", "display"}),  # logging out
         ("POST", r"/competitions/\{cid\}/entries", {"admin", "supervisor"}),
+        ("POST", r"/competitions/\{cid\}/photos", {"admin", "supervisor"}),
         ("POST", r"/entries/\{entry_id\}/void", {"admin", "supervisor"}),
         ("GET", r"/competitions/\{cid\}/leaderboard(/history)?", READ | {"display"}),
         ("GET", r"/competitions/\{cid\}/(audit|recipients)", {"admin"}),
@@ -47,12 +49,14 @@ def resources(app, client, world):
                        headers=world.headers()).get_json()
     recipient = client.post(world.url("/recipients"), json={"email": "a@example.org", "name": "甲"},
                             headers=world.headers()).get_json()
+    photo = client.post(world.url("/photos"), data=photo_support.photo(),
+                        headers={**world.headers("sup1"), "Content-Type": "image/jpeg"}).get_json()
     with app.app_context():
         spare = create_user("spare", "viewer")
         db.session.commit()
         spare_id = spare.id
     return {"cid": world.cid, "entry_id": posted["id"], "veto_id": veto["id"], "rid": recipient["id"],
-            "user_id": spare_id, "key": "2026-10", "period": "2026-11"}
+            "user_id": spare_id, "key": "2026-10", "period": "2026-11", "photo_id": photo["id"]}
 
 
 def operations(client):

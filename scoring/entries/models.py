@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import Float, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import Float, ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -42,6 +42,8 @@ class Entry(db.Model):
     note: Mapped[str | None] = mapped_column(Text)
     lat: Mapped[float | None] = mapped_column(Float)
     lon: Mapped[float | None] = mapped_column(Float)
+    # The stake where the finding was made, in metres from K0+000 (K23+450 is 23450).
+    chainage_m: Mapped[int | None]
     status: Mapped[str] = mapped_column(String(10))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
@@ -50,6 +52,11 @@ class Entry(db.Model):
     team: Mapped[Team | None] = relationship(lazy="joined")
     supervisor: Mapped[User] = relationship(lazy="joined")
     void: Mapped[EntryVoid | None] = relationship(lazy="joined")
+    photo_links: Mapped[list[EntryPhoto]] = relationship(order_by="EntryPhoto.position", lazy="selectin")
+
+    @property
+    def photo_ids(self) -> list[str]:
+        return [link.photo_id for link in self.photo_links]
 
 
 class EntryVoid(db.Model):
@@ -63,3 +70,18 @@ class EntryVoid(db.Model):
     voided_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     voided_by: Mapped[User] = relationship(lazy="joined")
+
+
+class EntryPhoto(db.Model):
+    """A photo of an entry, in the order the tablet sent them; a photo may back several entries."""
+
+    __tablename__ = "entry_photos"
+    __table_args__ = (
+        ForeignKeyConstraint(["competition_id", "photo_id"], ["photos.competition_id", "photos.sha256"]),
+        Index("ix_entry_photos_photo", "competition_id", "photo_id"),
+    )
+
+    entry_id: Mapped[int] = mapped_column(ForeignKey("entries.id"), primary_key=True)
+    position: Mapped[int] = mapped_column(primary_key=True)
+    competition_id: Mapped[int]
+    photo_id: Mapped[str] = mapped_column(String(64))

@@ -21,10 +21,11 @@ from ..competitions.models import Competition, Section, Team
 from ..competitions.operations import bump_revision
 from ..extensions import db, upsert_insert
 from ..periods.operations import lock_periods
+from ..photos.models import Photo
 from ..standings import tallies
 from ..types import utcnow
-from .models import Entry, EntryVoid
-from .schemas import EntryIn
+from .models import Entry, EntryPhoto, EntryVoid
+from .schemas import EntryIn, format_chainage
 
 # A tablet's clock may run a little fast; anything further ahead is a typo.
 FUTURE_SLACK = timedelta(hours=24)
@@ -46,6 +47,11 @@ def period_of(observed_at, timezone: str) -> str:
 
 def _codes(payloads: list, field: str) -> set[str]:
     return {p[field] for p in payloads if isinstance(p, dict) and isinstance(p.get(field), str)}
+
+
+def _photo_ids(payloads: list) -> set[str]:
+    return {i.lower() for p in payloads if isinstance(p, dict) and isinstance(p.get("photos"), list)
+            for i in p["photos"] if isinstance(i, str)}
 
 
 _ITEMS: dict[tuple[int, datetime], dict[str, str]] = {}
@@ -74,6 +80,9 @@ class _Rulebook:
             select(Section).where(Section.competition_id == cid, Section.code.in_(sections)))} if sections else {}
         self.teams = {t.code: t for t in db.session.scalars(
             select(Team).where(Team.competition_id == cid, Team.code.in_(teams)))} if teams else {}
+        photos = _photo_ids(payloads)
+        self.photos = set(db.session.scalars(select(Photo.sha256).where(
+            Photo.competition_id == cid, Photo.sha256.in_(photos)))) if photos else set()
         self.item_criterion = _item_criteria(competition)
         self.now = utcnow()
         self._section_ids: dict[int, set[int]] = {}
@@ -106,6 +115,14 @@ class _Rulebook:
                 errors["item"] = [f"Item {data['item']} belongs to {criterion}, not {data['criterion']}."]
         if data["observed_at"] > self.now + FUTURE_SLACK:
             errors["observed_at"] = ["Lies in the future."]
+        if data["chainage_m"] is not None and not _within(section, data["chainage_m"]):
+            stake, start, end = (format_chainage(m) for m in (data["chainage_m"], *_metres(section)))
+            errors["chainage"] = [f"桩号 {stake} 不在标段 {section.code} 的范围 {start}–{end} 内。"
+                                  f"Chainage {stake} lies outside section {section.code} ({start}–{end})."]
+        unknown = [p for p in data["photos"] if p not in self.photos]
+        if unknown:
+            errors["photos"] = [f"照片 {p} 尚未上传到本竞赛，请先上传照片。"
+                                f"Photo {p} is not uploaded to this competition; upload it first." for p in unknown]
         return errors, False
 
     def row(self, data: dict, user: User) -> dict:
@@ -124,16 +141,28 @@ class _Rulebook:
             "note": data["note"],
             "lat": location.get("lat"),
             "lon": location.get("lon"),
+            "chainage_m": data["chainage_m"],
+            "photos": data["photos"],
             "received_at": self.now,
             "supervisor_id": user.id,
         }
 
 
-_CONTENT = ("section_id", "team_id", "criterion", "item", "kind", "points", "note", "lat", "lon")
+def _metres(section: Section) -> tuple[int, int]:
+    return int(section.start_km * 1000), int(section.end_km * 1000)
+
+
+def _within(section: Section, chainage_m: int) -> bool:
+    start, end = _metres(section)
+    return start <= chainage_m <= end
+
+
+_CONTENT = ("section_id", "team_id", "criterion", "item", "kind", "points", "note", "lat", "lon", "chainage_m")
 
 
 def _same_content(row: dict, entry: Entry) -> bool:
-    return all(row[f] == getattr(entry, f) for f in _CONTENT) and row["observed_at"] == entry.observed_at
+    return (all(row[f] == getattr(entry, f) for f in _CONTENT) and row["observed_at"] == entry.observed_at
+            and row["photos"] == entry.photo_ids)
 
 
 def post_entries(competition: Competition, user: User, payloads: list) -> list[Outcome]:
@@ -182,13 +211,14 @@ def post_entries(competition: Competition, user: User, payloads: list) -> list[O
             continue
         stored_row = rows[cid]
         if cid in created:  # the same id twice in one batch: compare with the one stored
-            same = all(row[f] == stored_row[f] for f in (*_CONTENT, "observed_at"))
+            same = all(row[f] == stored_row[f] for f in (*_CONTENT, "observed_at", "photos"))
             outcomes[i] = Outcome(cid, "duplicate" if same else "conflict", created[cid])
         else:
             entry = existing[cid]
             outcomes[i] = Outcome(cid, "duplicate" if _same_content(row, entry) else "conflict", entry.id)
 
     new_rows = [rows[c] for c in created]
+    _link_photos(new_rows, created)
     if new_rows:
         tallies.apply_deltas(competition.id, tallies.deltas_for(r for r in new_rows if r["status"] == "counted"))
         bump_revision(competition.id)
@@ -200,7 +230,8 @@ def _insert_new(rows: list[dict]) -> dict[str, int]:
     """INSERT the rows whose client_id is not stored yet; returns client_id -> id of those inserted."""
     # One order for every writer: two batches holding the same ids in different orders would each
     # wait for the other's uncommitted insert, a deadlock on PostgreSQL (tablets resend in any order).
-    rows = sorted(rows, key=lambda row: row["client_id"])
+    # Sorted, and without the photos (their own table): columns only.
+    rows = [{k: v for k, v in row.items() if k != "photos"} for row in sorted(rows, key=lambda row: row["client_id"])]
     table = Entry.__table__
     stmt = (
         upsert_insert(table)
@@ -208,6 +239,13 @@ def _insert_new(rows: list[dict]) -> dict[str, int]:
         .returning(table.c.id, table.c.client_id)
     )
     return {client_id: id_ for id_, client_id in db.session.execute(stmt, rows)}
+
+
+def _link_photos(rows: list[dict], ids: dict[str, int]) -> None:
+    links = [{"entry_id": ids[r["client_id"]], "position": position, "competition_id": r["competition_id"],
+              "photo_id": photo_id} for r in rows for position, photo_id in enumerate(r["photos"])]
+    if links:
+        db.session.execute(EntryPhoto.__table__.insert(), links)
 
 
 def _audit_posted(competition_id: int, user: User, rows: list[dict], ids: dict[str, int]) -> None:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import marshmallow as ma
 from marshmallow import validates_schema
 
@@ -11,6 +13,38 @@ from .models import STATUSES
 KINDS = ("deduction", "bonus")
 MAX_BATCH = 500
 MAX_NOTE = 4000
+MAX_PHOTOS = 9
+_CHAINAGE = re.compile(r"K(\d{1,4})\+(\d{3})")
+
+
+class Chainage(ma.fields.String):
+    """A stake on the road, `K23+450` (K + km + '+' + three-digit metres), held as metres (23450)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"example": "K23+450", "pattern": _CHAINAGE.pattern}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        match = _CHAINAGE.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            raise ma.ValidationError("桩号格式应为 K23+450。Use K + km + '+' + three-digit metres, e.g. K23+450.")
+        return int(match[1]) * 1000 + int(match[2])
+
+    def _serialize(self, value, attr, obj, **kwargs) -> str | None:
+        return None if value is None else format_chainage(value)
+
+
+def format_chainage(metres: int) -> str:
+    return f"K{metres // 1000}+{metres % 1000:03d}"
+
+
+class PhotoId(ma.fields.String):
+    """A photo's id, the SHA-256 (hex) of its bytes; upper case is read as lower."""
+
+    def _deserialize(self, value, attr, data, **kwargs) -> str:
+        text = super()._deserialize(value, attr, data, **kwargs)
+        if not re.fullmatch(r"[0-9a-fA-F]{64}", text):
+            raise ma.ValidationError("照片编号应为 64 位十六进制 SHA-256。Must be the photo's SHA-256 in hex.")
+        return text.lower()
 
 
 class LocationIn(Strict):
@@ -32,11 +66,19 @@ class EntryIn(Strict):
     observed_at = AwareDateTime(required=True)
     note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=MAX_NOTE))
     location = ma.fields.Nested(LocationIn, load_default=None, allow_none=True)
+    chainage = Chainage(attribute="chainage_m", load_default=None, allow_none=True)
+    photos = ma.fields.List(PhotoId(), load_default=list, validate=ma.validate.Length(
+        max=MAX_PHOTOS, error=f"一条记录最多 {MAX_PHOTOS} 张照片。At most {MAX_PHOTOS} photos."))
 
     @validates_schema
     def item_for_deduction(self, data, **_):
         if data["kind"] == "deduction" and not data.get("item"):
             raise ma.ValidationError("Required for a deduction.", "item")
+
+    @validates_schema
+    def photos_once(self, data, **_):
+        if len(set(data.get("photos", []))) < len(data.get("photos", [])):
+            raise ma.ValidationError("同一张照片只能出现一次。Each photo at most once.", "photos")
 
 
 class EntryBatchIn(Strict):
@@ -62,6 +104,8 @@ class EntryOut(ma.Schema):
     observed_at = ma.fields.Method("_observed_at")
     note = ma.fields.String(allow_none=True)
     location = ma.fields.Function(lambda e: None if e.lat is None else {"lat": e.lat, "lon": e.lon})
+    chainage = Chainage(attribute="chainage_m", allow_none=True)
+    photos = ma.fields.List(ma.fields.String(), attribute="photo_ids")
     period = ma.fields.String()
     status = ma.fields.String()
     received_at = ma.fields.DateTime()
