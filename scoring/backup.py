@@ -9,19 +9,22 @@ The file reads top to bottom:
     {"end": true, "rows": {"competitions": 1, …}}     a truncated file has no end line and is refused
 
 Decimals are written as strings ("97.50"), times as ISO 8601 with their offset, so nothing passes through
-binary floating point. Tables come in foreign-key order, which is also the order `restore` inserts them.
+binary floating point; bytes (the photos, when PHOTO_STORE is the database) as Base64. Tables come in
+foreign-key order, which is also the order `restore` inserts them.
 A restore goes into an EMPTY database (after `flask db upgrade`) in one transaction: all or nothing.
 """
 from __future__ import annotations
 
+import base64
 import json
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
 
 import click
+from flask import current_app
 from flask.cli import with_appcontext
-from sqlalchemy import func, inspect, select, text
+from sqlalchemy import LargeBinary, func, inspect, select, text
 
 from .extensions import db, sqlite_read_only
 from .types import utcnow
@@ -29,6 +32,7 @@ from .types import utcnow
 FORMAT = "wubiwusai-backup"
 VERSION = 1
 BATCH = 1000
+BLOB_BATCH = 20  # rows of a table holding photos (up to about a megabyte each) read or written at a time
 PROGRESS_EVERY = 10_000
 
 
@@ -51,6 +55,8 @@ def _encode(value):
         return str(value)
     if isinstance(value, datetime | date):
         return value.isoformat()
+    if isinstance(value, bytes):
+        return base64.b64encode(value).decode("ascii")
     raise TypeError(f"cannot write {type(value).__name__} to a backup")
 
 
@@ -67,7 +73,13 @@ def _decoder(column):
         return datetime.fromisoformat
     if kind is date:
         return date.fromisoformat
+    if kind is bytes:
+        return base64.b64decode
     return None
+
+
+def _batch_size(table) -> int:
+    return BLOB_BATCH if any(isinstance(c.type, LargeBinary) for c in table.columns) else BATCH
 
 
 def write_backup(path: Path, progress=lambda message: None) -> dict[str, int]:
@@ -97,7 +109,7 @@ def _write(path: Path, progress) -> dict[str, int]:
             out.write(json.dumps({"table": table.name, "columns": columns, "rows": total}) + "\n")
             order = list(table.primary_key.columns) or list(table.columns)
             written = 0
-            for row in session.execute(select(*table.columns).order_by(*order)).yield_per(BATCH):
+            for row in session.execute(select(*table.columns).order_by(*order)).yield_per(_batch_size(table)):
                 out.write(json.dumps(list(row), ensure_ascii=False, default=_encode) + "\n")
                 written += 1
                 if written % PROGRESS_EVERY == 0:
@@ -186,7 +198,7 @@ def restore_backup(path: Path, progress=lambda message: None) -> dict[str, int]:
             batch.append({c: (v if v is None or d is None else d(v)) for c, v, d in zip(columns, line, decoders,
                                                                                        strict=True)})
             counts[table.name] += 1
-            if len(batch) >= BATCH:
+            if len(batch) >= _batch_size(table):
                 flush()
                 if counts[table.name] % PROGRESS_EVERY == 0:
                     progress(f"  {table.name}: {counts[table.name]}")
@@ -224,6 +236,9 @@ def backup_command(file):
     """Write every table to FILE (JSON lines); progress goes to stderr."""
     counts = write_backup(file, _progress)
     click.echo(f"backup written to {file}: {sum(counts.values())} rows in {len(counts)} tables", err=True)
+    if current_app.config.get("PHOTO_STORE", "database") != "database":
+        click.echo(f"the photos' bytes are in {current_app.config['PHOTO_STORE']}, not in this file: "
+                   "back up that bucket too", err=True)
 
 
 @click.command("restore")
