@@ -4,7 +4,8 @@ Names come from the article (市公路事业发展中心, 顾官屯镇, 徐大�
 slogans); sections, contractors, items and scores are invented but plausible. The demo plays three
 months day by day through the same operations the API uses: entries posted by the supervisors, a
 daily snapshot every evening, the month closed on the 3rd of the next — so its history, flags and
-movement are what a real season would leave behind.
+movement are what a real season would leave behind. Every entry names its stake (桩号), and the
+findings of the last three weeks carry photos of a site sign (drawn by `demo_photos`).
 """
 from __future__ import annotations
 
@@ -30,8 +31,11 @@ from .competitions.operations import create_competition, create_section, create_
 from .competitions.schemas import CompetitionIn
 from .entries.models import Entry
 from .entries.operations import post_entries, void_entry
+from .entries.schemas import format_chainage
 from .extensions import db
 from .periods.operations import close_period, current_key
+from .photos import images
+from .photos.operations import photo_id_of, save_photo
 from .reports.models import Recipient
 from .standings.operations import take_daily_snapshot
 from .types import utcnow
@@ -105,6 +109,7 @@ BONUSES = [
 ]
 
 CREDENTIALS = "demo-credentials.json"
+PHOTO_DAYS = 21  # findings this recent carry photos (a few dozen: the demo loads in seconds)
 
 
 def _progress(label: str, total: int):
@@ -142,7 +147,7 @@ def load_demo(if_empty: bool = False, seed: int = 20230102, now: datetime | None
         db.session.add(Recipient(competition_id=competition.id, email=email, name=name, section_id=section_id))
     db.session.commit()
 
-    _play_season(competition, people, rng, now)
+    _play_season(competition, people, rng, now, places=random.Random(seed + 1))
     db.session.commit()
     _save_credentials(people["passwords"], people["wall_token"], competition.id)
     click.echo(f"demo loaded: {NAME} (competition {competition.id}), "
@@ -183,7 +188,9 @@ def _months(now: datetime, tz: ZoneInfo) -> list[date]:
     return months
 
 
-def _play_season(competition: Competition, people: dict, rng: random.Random, now: datetime) -> None:
+def _play_season(competition: Competition, people: dict, rng: random.Random, now: datetime,
+                 places: random.Random) -> None:
+    """`places` picks stakes and draws photos, so the scores stay those of `rng` alone."""
     tz = ZoneInfo(competition.timezone)
     today = now.astimezone(tz).date()
     months = _months(now, tz)
@@ -218,6 +225,9 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
                     payloads.append((code, _entry(day, tz, rng, code, teams.get(code), criterion, item, "bonus",
                                                   Decimal(points), note)))
             for code, payload in payloads:
+                payload["chainage"] = _stake(places, code)
+                if payload["kind"] == "deduction" and payload["points"] > 0 and (today - day).days < PHOTO_DAYS:
+                    payload["photos"] = _evidence(competition, supervisors[code], places, payload)
                 outcomes = post_entries(competition, supervisors[code], [payload])
                 if not voided and day.day >= 8 and outcomes[0].status == "created" and payload["points"] > 0:
                     entry = db.session.get(Entry, outcomes[0].entry_id)
@@ -239,6 +249,26 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
     post_entries(competition, supervisors["LJ-05"],
                  [_entry(late_day, tz, rng, "LJ-05", None, "safety", "S3", "deduction", Decimal("1"),
                          "离线补传：用电线路私拉乱接")])
+
+
+def _stake(rng: random.Random, section: str) -> str:
+    start, end = next((Decimal(s), Decimal(e)) for code, _, s, e, _ in SECTIONS if code == section)
+    return format_chainage(rng.randint(int(start * 1000), int(end * 1000)))
+
+
+def _evidence(competition: Competition, supervisor: User, rng: random.Random, payload: dict) -> list[str]:
+    """Photos of the finding's sign (two for the larger ones), uploaded as the API would store them."""
+    from .demo_photos import site_photo
+
+    place = next(f"{code} {code[-2:]}标 {name}" for code, name, *_ in SECTIONS if code == payload["section"])
+    ids = []
+    for _ in range(2 if payload["points"] >= 2 else 1):
+        data = site_photo(rng, chainage=payload["chainage"], section=place, finding=payload["note"],
+                          taken=datetime.fromisoformat(payload["observed_at"]), **payload["location"])
+        photo_id = photo_id_of(data)
+        save_photo(competition.id, competition.timezone, supervisor, photo_id, images.prepare(data))
+        ids.append(photo_id)
+    return ids
 
 
 def _veto(competition: Competition, admin: User, period: str) -> None:

@@ -44,6 +44,7 @@ def test_demo_holds_the_articles_competition(app, runner):
         assert len(closed) == 2 and any(p.flag_section_id for p in closed)
     boards_show_ranks_movement_veto_and_flags(app, app.test_client())
     supervisor_posts_and_voids(app, app.test_client())
+    recent_findings_carry_photos(app, app.test_client())
 
 
 def boards_show_ranks_movement_veto_and_flags(app, client):
@@ -78,3 +79,21 @@ def supervisor_posts_and_voids(app, client):
     r = client.post("/api/v1/competitions/1/entries", json={**body, "client_id": "x2", "section": "LJ-05",
                                                              "team": None}, headers=headers)
     assert r.status_code == 403
+
+
+def recent_findings_carry_photos(app, client):
+    """Every entry names its stake within its section; the recent findings show a photo of the sign."""
+    saved = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())
+    headers = login(client, "lishurong", saved["passwords"]["lishurong"])
+    entries = client.get("/api/v1/competitions/1/entries?per_page=500", headers=headers).get_json()
+    sections = {s["code"]: s for s in client.get("/api/v1/competitions/1/sections", headers=headers).get_json()}
+    for e in entries:
+        if e["chainage"]:
+            km = int(e["chainage"][1:].split("+")[0]) + int(e["chainage"].split("+")[1]) / 1000
+            assert sections[e["section"]]["start_km"] <= km <= sections[e["section"]]["end_km"], e
+    assert sum(1 for e in entries if e["chainage"]) >= len(entries) - 1  # all but the late tablet's
+    with_photos = [e for e in entries if e["photos"]]
+    assert len(with_photos) >= 10 and all(e["kind"] == "deduction" and e["points"] > 0 for e in with_photos)
+    e = with_photos[-1]
+    r = client.get(f"/api/v1/photos/{e['photos'][0]}?size=thumb", headers=headers)
+    assert r.status_code == 200 and r.mimetype == "image/jpeg"

@@ -436,3 +436,20 @@ def test_an_unreachable_s3_store_is_503_with_nothing_stored(app, database_url, w
     assert dump_tables(app) == before
     with down.app_context():
         db.engine.dispose()
+
+
+def test_the_demo_draws_its_sign_without_a_cjk_font_too(monkeypatch):
+    """A fresh machine without a CJK font still loads the demo (Pillow's own font draws boxes)."""
+    import random
+
+    from scoring import demo_photos
+
+    monkeypatch.setattr(demo_photos, "cjk_font_path", lambda: None)
+    demo_photos._font.cache_clear()
+    try:
+        data = demo_photos.site_photo(random.Random(1), chainage="K27+350", section="LJ-03 顾官屯镇段",
+                                      finding="临边防护缺失", taken=datetime(2026, 11, 5, 10, 15, tzinfo=UTC),
+                                      lat=36.45, lon=115.98)
+    finally:
+        demo_photos._font.cache_clear()
+    assert opened(data).size == (demo_photos.WIDTH, demo_photos.HEIGHT)

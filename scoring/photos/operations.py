@@ -63,6 +63,6 @@ def save_photo(competition_id: int, timezone: str, user, photo_id: str, prepared
         "uploaded_by_id": user.id,
     }).first()
     if inserted is not None:
-        record("photo.uploaded", competition_id=competition_id, target=f"photo:{photo_id}",
+        record("photo.uploaded", competition_id=competition_id, target=f"photo:{photo_id}", actor=user,
                detail={"width": prepared.width, "height": prepared.height, "bytes": len(prepared.full)})
     return find_photo(competition_id, photo_id), inserted is not None
