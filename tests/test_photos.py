@@ -59,7 +59,8 @@ def test_a_camera_photo_is_stored_upright_small_and_without_its_exif(app, client
     taken = datetime(2026, 11, 2, 9, 41, 7)
     data = encode(card_image(3000, 4000), exif=camera_exif(orientation=6, taken=taken, offset="+07:00",
                                                            lat=(36.0, 27.0, 36.0), lon=(115.0, 58.0, 48.0)),
-                  quality=92, comment=b"owner: SN-CAMERA-4711")
+                  quality=92, comment=b"owner: SN-CAMERA-4711",
+                  xmp=b'<x:xmpmeta xmlns:x="adobe:ns:meta/"><exif:GPSLatitude>36,27.6N</exif:GPSLatitude></x:xmpmeta>')
     r = upload(client, world, data)
     assert r.status_code == 201, r.get_json()
     body = r.get_json()
@@ -77,7 +78,7 @@ def test_a_camera_photo_is_stored_upright_small_and_without_its_exif(app, client
     image = opened(full.data)
     assert image.size == (2048, 1536) and image.format == "JPEG"
     assert not image.getexif() and "exif" not in image.info
-    for secret in (b"Exif", b"HUAWEI", b"SN-CAMERA-4711", b"2026:11:02"):
+    for secret in (b"Exif", b"HUAWEI", b"SN-CAMERA-4711", b"2026:11:02", b"xmpmeta", b"GPSLatitude"):
         assert secret not in full.data
 
 
