@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 
+import photo_support
 import pytest
 import schemathesis
 from conftest import World, empty_tables, entry
@@ -41,8 +42,10 @@ def fuzzed(database_url):
     posted = client.post(world.url("/entries"), json=entry(), headers=world.headers("sup1")).get_json()
     veto = client.post(world.url("/vetoes"), json={"section": "LJ-02", "period": "2026-11", "reason": "r"},
                        headers=world.headers()).get_json()
+    photo = client.post(world.url("/photos"), data=photo_support.photo(),
+                        headers={**world.headers("sup1"), "Content-Type": "image/jpeg"}).get_json()
     real = {"cid": world.cid, "entry_id": posted["id"], "veto_id": veto["id"], "user_id": 1, "key": "2026-10",
-            "period": "2026-11", "rid": 1}
+            "period": "2026-11", "rid": 1, "photo_id": photo["id"]}
     yield app, world, real
     with app.app_context():
         db.session.remove()

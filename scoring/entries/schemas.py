@@ -21,7 +21,7 @@ class Chainage(ma.fields.String):
     """A stake on the road, `K23+450` (K + km + '+' + three-digit metres), held as metres (23450)."""
 
     def __init__(self, **kwargs):
-        super().__init__(metadata={"example": "K23+450", "pattern": _CHAINAGE.pattern}, **kwargs)
+        super().__init__(metadata={"example": "K23+450", "pattern": f"^{_CHAINAGE.pattern}$"}, **kwargs)
 
     def _deserialize(self, value, attr, data, **kwargs) -> int:
         match = _CHAINAGE.fullmatch(value) if isinstance(value, str) else None

@@ -66,8 +66,8 @@ def _upload_body() -> bytes:
 @blp.get("/photos/<string:photo_id>")
 @roles(*READERS)
 @blp.arguments(PhotoArgs, location="query")
-@blp.response(200, description="The photo as a JPEG (full: at most 2048 px; thumb: at most 320 px).",
-              content_type="image/jpeg")
+@blp.doc(responses={"200": {"description": "The photo as a JPEG (full: at most 2048 px; thumb: at most 320 px).",
+                            "content": {"image/jpeg": {"schema": {"type": "string", "format": "binary"}}}}})
 @blp.alt_response(304, description="Not modified: If-None-Match carries its ETag.")
 def get_photo_file(args, photo_id):
     """A stored photo; immutable, so it carries an ETag and may be cached for a year."""
