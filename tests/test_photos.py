@@ -234,6 +234,41 @@ def test_bad_uploads_are_refused_with_nothing_stored(app, client, world, case):
     assert dump_tables(app) == before
 
 
+@pytest.mark.parametrize("kind", ["JPEG", "WEBP"])  # a PNG chunk carries a CRC: damaged, the file is broken
+def test_a_photo_with_a_damaged_exif_block_is_kept_without_time_or_place(client, world, kind):
+    exif = camera_exif(orientation=6, taken=datetime(2026, 11, 2, 9, 0), lat=(36.0, 27.0, 0.0), lon=(115.0, 58.0, 0.0))
+    data = encode(card_image(), kind, exif=exif)
+    at = data.index(exif.tobytes()[6:10]) + 1  # the second letter of the TIFF byte-order mark (II or MM)
+    r = upload(client, world, data[:at] + b"6" + data[at + 1:], content_type=f"image/{kind.lower()}")
+    assert r.status_code == 201, r.get_json()
+    assert r.get_json()["taken_at"] is None and r.get_json()["location"] is None
+
+
+def test_damaged_photos_are_refused_or_kept_never_a_500(client, world):
+    """Bytes flipped, cut out and inserted at random in a camera JPEG, a PNG and a WebP (EXIF included)."""
+    import random
+
+    rng = random.Random(15)
+    exif = {"orientation": 6, "taken": datetime(2026, 11, 2, 9, 0), "offset": "+08:00", "lat": (36.0, 27.0, 0.0),
+            "lon": (115.0, 58.0, 0.0)}
+    sources = [encode(card_image(120, 90), kind, exif=camera_exif(**exif)) for kind in ("JPEG", "PNG", "WEBP")]
+    answers = set()
+    for _ in range(150):
+        data = bytearray(rng.choice(sources))
+        for _ in range(rng.randint(1, 6)):
+            at, roll = rng.randrange(len(data)), rng.random()
+            if roll < 0.6:
+                data[at] = rng.randrange(256)
+            elif roll < 0.8:
+                del data[at:at + rng.randint(1, 40)]
+            else:
+                data[at:at] = rng.randbytes(rng.randint(1, 16))
+        r = upload(client, world, bytes(data))
+        assert r.status_code in (200, 201, 422), (r.status_code, r.get_data()[:300])
+        answers.add(r.status_code)
+    assert answers >= {201, 422}
+
+
 def test_the_photo_limit_leaves_the_json_limit_alone(app, client, world):
     """15 MB for a photo does not raise MAX_BODY_BYTES for the JSON API."""
     data = encode(Image.effect_noise((2600, 2600), 80).convert("RGB"), quality=100)

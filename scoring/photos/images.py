@@ -29,7 +29,7 @@ _UNREADABLE = (OSError, ValueError, SyntaxError, EOFError, struct.error)
 _BOMB = (Image.DecompressionBombError, Image.DecompressionBombWarning)
 TOO_MANY_PIXELS = "照片像素过多，最多 5000 万像素。"
 # What a garbled EXIF block raises: the photo is still good, the metadata is lost.
-_BAD_EXIF = (ValueError, TypeError, KeyError, IndexError, struct.error, OSError, ZeroDivisionError)
+_BAD_EXIF = (ValueError, TypeError, KeyError, IndexError, struct.error, OSError, ZeroDivisionError, SyntaxError)
 _OFFSET = re.compile(r"([+-])(\d\d):(\d\d)")
 
 

@@ -60,16 +60,16 @@ def entries_table(competition: Competition, entries: list[Entry]) -> tuple[list[
     tz = ZoneInfo(competition.timezone)
     criteria = dict(criteria_names(competition))
     items = {i.code: i.name for c in competition.criteria for i in c.items}
-    header = ["编号", "时间", "标段", "突击队", "考核内容", "细则", "类型", "分值", "说明", "照片", "监督员",
-              "状态", "作废原因"]
+    header = ["编号", "时间", "标段", "突击队", "考核内容", "细则", "类型", "分值", "说明", "监督员", "状态",
+              "作废原因", "照片"]
     table = []
     for e in entries:
         table.append([
             e.id, e.observed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), f"{e.section.code} {e.section.name}",
             f"{e.team.code} {e.team.name}" if e.team else "", criteria.get(e.criterion, e.criterion),
             f"{e.item} {items.get(e.item, '')}".strip() if e.item else "", KINDS.get(e.kind, e.kind), e.points,
-            e.note or "", len(e.photo_ids), e.supervisor.username, STATUSES.get(e.status, e.status),
-            e.void.reason if e.void else "",
+            e.note or "", e.supervisor.username, STATUSES.get(e.status, e.status), e.void.reason if e.void else "",
+            len(e.photo_ids),
         ])
     return header, table
 
