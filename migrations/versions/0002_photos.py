@@ -41,6 +41,9 @@ def upgrade():
     sa.ForeignKeyConstraint(['uploaded_by_id'], ['users.id'], name=op.f('fk_photos_uploaded_by_id_users')),
     sa.PrimaryKeyConstraint('competition_id', 'sha256', name=op.f('pk_photos'))
     )
+    with op.batch_alter_table('photos', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_photos_sha256'), ['sha256'], unique=False)
+
     op.create_table('entry_photos',
     sa.Column('entry_id', sa.Integer(), nullable=False),
     sa.Column('position', sa.Integer(), nullable=False),
@@ -66,5 +69,8 @@ def downgrade():
         batch_op.drop_index('ix_entry_photos_photo')
 
     op.drop_table('entry_photos')
+    with op.batch_alter_table('photos', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_photos_sha256'))
+
     op.drop_table('photos')
     op.drop_table('photo_files')

@@ -20,7 +20,8 @@ class Photo(db.Model):
     __tablename__ = "photos"
 
     competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"), primary_key=True)
-    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    # Indexed alone too: GET /photos/{id} names no competition.
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True, index=True)
     width: Mapped[int]
     height: Mapped[int]
     byte_count: Mapped[int]
