@@ -1,6 +1,6 @@
--- Shared by the benchmark's wrk scripts: counts answers per thread and stops a thread after
--- `cap` answers (the run is bounded in time by wrk -d and in count by this cap), then prints one
--- JSON line for bench.run.
+-- Shared by the benchmark's wrk scripts: counts answers per thread, and those whose status is not
+-- the route's own (`expected`), stops a thread after `cap` answers (the run is bounded in time by
+-- wrk -d and in count by this cap), then prints one JSON line for bench.run.
 local threads = {}
 local counter = 1
 
@@ -28,8 +28,8 @@ function done(summary, latency, requests)
   end
   local e = summary.errors
   io.write(string.format(
-    '{"requests": %d, "duration_us": %d, "socket_errors": %d, "unexpected": %d, "answered": %d, ' ..
-    '"latency_mean_us": %.1f, "latency_p50_us": %d, "latency_p99_us": %d}\n',
-    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, wrong, total,
+    '{"requests": %d, "duration_us": %d, "socket_errors": %d, "non_2xx_3xx": %d, "unexpected": %d, ' ..
+    '"answered": %d, "latency_mean_us": %.1f, "latency_p50_us": %d, "latency_p99_us": %d}\n',
+    summary.requests, summary.duration, e.connect + e.read + e.write + e.timeout, e.status, wrong, total,
     latency.mean, latency:percentile(50), latency:percentile(99)))
 end
