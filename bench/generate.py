@@ -6,8 +6,9 @@
 The rows go straight into the tables with bulk inserts (executemany on SQLite, COPY on PostgreSQL),
 the aggregates behind the boards are then built by `scoring.standings.tallies.rebuild()`, exactly as
 `flask tallies rebuild` would. A data set is built once and cached: SQLite files under bench/data/
-(gitignored), on PostgreSQL one database per size (scoring_bench_<size>). `bench.run` works on a copy,
-so the cached set stays as generated.
+(gitignored), on PostgreSQL one database per size (scoring_bench_<size>). It is built again when the
+code has a newer migration than the set. `bench.run` works on a copy, so the cached set stays as
+generated.
 """
 from __future__ import annotations
 
@@ -134,8 +135,18 @@ def _create_empty(url: str) -> None:
         admin.dispose()
 
 
+def schema_head() -> str:
+    """The newest migration: a data set made before it has another schema than the code's."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
+    config = Config()
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    return ScriptDirectory.from_config(config).get_current_head()
+
+
 def stored_size(url: str) -> int | None:
-    """The entries of a complete data set of this version, or None (missing, partial, outdated)."""
+    """The entries of a complete data set of this version and schema, or None (missing, partial, outdated)."""
     if not _exists(url):
         return None
     engine = create_engine(url)
@@ -143,6 +154,8 @@ def stored_size(url: str) -> int | None:
         with engine.connect() as conn:
             meta = dict(conn.execute(text("SELECT key, value FROM bench_meta")).all())
             if meta.get("version") != str(VERSION) or meta.get("complete") != "yes":
+                return None
+            if conn.scalar(text("SELECT version_num FROM alembic_version")) != schema_head():
                 return None
             count = conn.scalar(text("SELECT count(*) FROM entries"))
             return count if str(count) == meta.get("entries") else None
