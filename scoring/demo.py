@@ -230,8 +230,7 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
                     payload["photos"] = _evidence(competition, supervisors[code], places, payload)
                 outcomes = post_entries(competition, supervisors[code], [payload])
                 if not voided and day.day >= 8 and outcomes[0].status == "created" and payload["points"] > 0:
-                    entry = db.session.get(Entry, outcomes[0].entry_id)
-                    void_entry(entry, admin, "录入错误：重复录入同一检查记录")
+                    void_entry(outcomes[0].entry_id, admin, "录入错误：重复录入同一检查记录")
                     voided = True
             if not vetoed and day.month == months[-1].month and day.day >= min(5, today.day):
                 _veto(competition, admin, months[-1].strftime("%Y-%m"))

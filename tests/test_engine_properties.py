@@ -19,7 +19,6 @@ from sqlalchemy import select
 from scoring.auth.models import User
 from scoring.competitions.operations import create_competition, create_section, create_team
 from scoring.competitions.schemas import CompetitionIn
-from scoring.entries.models import Entry
 from scoring.entries.operations import post_entries, void_entry
 from scoring.extensions import db
 from scoring.standings import engine, tallies
@@ -97,7 +96,7 @@ def post_all(competition, stream: list[Posting], batch: int) -> list[int]:
 def void_all(entry_ids) -> None:
     user = admin()
     for entry_id in entry_ids:
-        void_entry(db.session.get(Entry, entry_id), user, "录入错误")
+        void_entry(entry_id, user, "录入错误")
     db.session.commit()
 
 

@@ -1,4 +1,5 @@
 """Closing and reopening months through the API (CONTRACT.md §3 "Periods")."""
+import pytest
 from sqlalchemy import func, select
 from standings_support import board, close, frozen, post, reopen, veto, void
 
@@ -33,7 +34,9 @@ def test_close_freezes_the_month_against_late_entries_voids_and_vetoes(client, w
     late = post(client, world, month="2026-10", who="sup2", section="LJ-03", points=5)
     assert late["status"] == "late"
     void(client, world, counted["id"])
-    veto(client, world, "LJ-02", period="2026-10")
+    refused = client.post(world.url("/vetoes"), json={"section": "LJ-02", "period": "2026-10", "reason": "事故"},
+                          headers=world.headers())
+    assert refused.status_code == 409  # a snapshot never changes: reopen the month first
     after = {kind: frozen(board(client, world, "2026-10", kind)) for kind in ("sections", "teams")}
     assert after["sections"]["status"] == "closed"
     assert after == at_close
@@ -122,6 +125,7 @@ def test_close_and_reopen_refusals(client, world):
     assert client.post("/api/v1/competitions/999/periods/2026-10/close", headers=world.headers()).status_code == 404
 
 
+@pytest.mark.tampers_with_board_tables
 def test_a_closed_month_keeps_its_board_after_the_rules_change(client, world, app):
     """Edits to the rules (here: an item's maximum, straight in the database) leave a closed month alone."""
     post(client, world, month="2026-10", points=1)

@@ -20,7 +20,7 @@ from ..auth.models import User
 from ..competitions.models import Competition, Section, Team
 from ..competitions.operations import bump_revision
 from ..extensions import db, upsert_insert
-from ..periods.operations import lock_periods
+from ..periods.operations import lock_month, lock_months
 from ..photos.models import Photo
 from ..standings import tallies
 from ..types import utcnow
@@ -190,9 +190,9 @@ def post_entries(competition: Competition, user: User, payloads: list) -> list[O
     if not waiting:
         return outcomes
 
-    closed = lock_periods(competition.id, {row["period"] for row in rows.values()})
+    months = lock_months(competition.id, {row["period"] for row in rows.values()})
     for row in rows.values():
-        row["status"] = "late" if row["period"] in closed else "counted"
+        row["status"] = "late" if months[row["period"]] == "closed" else "counted"
     created = _insert_new(list(rows.values()))
     existing = {}
     if len(created) < len(rows):
@@ -257,27 +257,28 @@ def _audit_posted(competition_id: int, user: User, rows: list[dict], ids: dict[s
     ], competition_id=competition_id, actor=user)
 
 
-def get_entry(entry_id: int, *, for_update: bool = False) -> Entry:
-    if for_update:  # two voids of one entry at once: the second waits, then sees it void
-        db.session.execute(select(Entry.id).where(Entry.id == entry_id).with_for_update())
-    entry = db.session.get(Entry, entry_id, populate_existing=for_update)
+def get_entry(entry_id: int) -> Entry:
+    entry = db.session.get(Entry, entry_id)
     if entry is None:
         raise Problem(404, f"No entry {entry_id}.")
     return entry
 
 
-def void_entry(entry: Entry, user: User, reason: str) -> Entry:
-    """Stop an entry counting; it stays, with who voided it, when and why."""
-    from ..periods.models import Period
+def void_entry(entry_id: int, user: User, reason: str) -> Entry:
+    """Stop an entry counting; it stays, with who voided it, when and why.
 
-    period = db.session.scalar(
-        select(Period).where(Period.competition_id == entry.competition_id, Period.key == entry.period)
-    )
-    period_open = period is None or period.status == "open"
+    The month's lock comes first (an entry's month never changes, so it is read without one), so a
+    close or a reopen of the month runs wholly before or wholly after this void; then the entry's own
+    row lock: of two voids of one entry, the second waits and finds it void.
+    """
+    found = get_entry(entry_id)
+    period = lock_month(found.competition_id, found.period)
+    db.session.execute(select(Entry.id).where(Entry.id == entry_id).with_for_update())
+    entry = db.session.get(Entry, entry_id, populate_existing=True)
     if user.role == "supervisor":
         if entry.supervisor_id != user.id:
             raise Problem(403, "A supervisor may void only their own entries.")
-        if not period_open:
+        if period.status != "open":
             raise Problem(403, f"The month {entry.period} is closed; ask the competition office.")
     if entry.status == "void":
         raise Problem(409, f"Entry {entry.id} is already void.")

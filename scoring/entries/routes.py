@@ -74,7 +74,7 @@ def list_entries(args, cid):
 @blp.arguments(VoidIn)
 @blp.response(200, EntryOut)
 def post_void(data, entry_id):
-    entry = void_entry(get_entry(entry_id, for_update=True), g.user, data["reason"])
+    entry = void_entry(entry_id, g.user, data["reason"])
     db.session.commit()
     return entry
 

@@ -36,27 +36,32 @@ def ensure_periods(competition_id: int, keys: set[str]) -> None:
     db.session.execute(stmt, [{"competition_id": competition_id, "key": k, "status": "open"} for k in sorted(keys)])
 
 
-def lock_periods(competition_id: int, keys: set[str]) -> set[str]:
-    """Make sure the months exist and hold them against a concurrent close (FOR SHARE) until
-    commit; returns those already closed, whose entries arrive late."""
-    stmt = select(Period.key, Period.status).where(Period.competition_id == competition_id, Period.key.in_(keys))
+def lock_months(competition_id: int, keys: set[str], *, exclusive: bool = False) -> dict[str, str]:
+    """Take the months' row locks for this transaction, before anything is decided on their state;
+    returns each month's status as it is under the lock. Makes a missing month's row first.
+
+    Every operation that depends on whether a month is open takes it: posting, voiding, vetoes and
+    their revocation hold it shared (they may run side by side), closing and reopening hold it
+    exclusively, so each of those waits for the other and then sees the month as it really is.
+    PostgreSQL: SELECT … FOR SHARE / FOR UPDATE. SQLite needs nothing here: every writing transaction
+    starts with BEGIN IMMEDIATE (extensions.py), which already runs writers one at a time.
+    """
+    stmt = (select(Period.key, Period.status).where(Period.competition_id == competition_id, Period.key.in_(keys))
+            .order_by(Period.key))  # one order for every writer: no deadlock between two batches
     if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(read=True)
+        stmt = stmt.with_for_update(read=not exclusive)
     statuses = dict(db.session.execute(stmt).all())
     if len(statuses) < len(keys):  # a month's first entry: make its row, then hold it too
         ensure_periods(competition_id, keys - statuses.keys())
         statuses = dict(db.session.execute(stmt).all())
-    return {key for key, status in statuses.items() if status == "closed"}
+    return statuses
 
 
-def get_period(competition: Competition, key: str, *, for_update: bool = False) -> Period:
-    ensure_periods(competition.id, {key})
-    stmt = select(Period).where(Period.competition_id == competition.id, Period.key == key)
-    if for_update:
-        db.session.execute(select(Period.id).where(Period.competition_id == competition.id, Period.key == key)
-                           .with_for_update())
-        stmt = stmt.execution_options(populate_existing=True)
-    return db.session.scalar(stmt)
+def lock_month(competition_id: int, key: str, *, exclusive: bool = False) -> Period:
+    """One month's row lock (see `lock_months`), and the month as it is under it."""
+    lock_months(competition_id, {key}, exclusive=exclusive)
+    return db.session.scalar(select(Period).where(Period.competition_id == competition_id, Period.key == key)
+                             .execution_options(populate_existing=True))
 
 
 def close_period(competition: Competition, key: str, actor=None) -> tuple[Period, bool]:
@@ -67,7 +72,7 @@ def close_period(competition: Competition, key: str, actor=None) -> tuple[Period
 
     if key > current_key(competition):
         raise Problem(422, f"{key} has not begun yet.", {"key": ["A future month cannot be closed."]})
-    period = get_period(competition, key, for_update=True)
+    period = lock_month(competition.id, key, exclusive=True)
     if period.status == "closed":
         return period, False
     sections = board_rows(competition, "sections", key, live=True)
@@ -101,15 +106,17 @@ def reopen_period(competition: Competition, key: str, reason: str, actor=None) -
     from ..entries.models import Entry
     from ..standings import tallies
 
-    period = get_period(competition, key, for_update=True)
+    period = lock_month(competition.id, key, exclusive=True)
     if period.status != "closed":
         raise Problem(409, f"{key} is not closed.")
-    late = db.session.scalars(
-        select(Entry).where(Entry.competition_id == competition.id, Entry.period == key, Entry.status == "late")
-    ).all()
-    tallies.apply_deltas(competition.id, tallies.deltas_for(tallies.entry_values(e) for e in late))
-    if late:
-        db.session.execute(update(Entry).where(Entry.id.in_([e.id for e in late])).values(status="counted"))
+    # The status is checked again by the UPDATE itself, and the tallies take exactly the rows it turned.
+    e = Entry.__table__.c
+    late = db.session.execute(
+        update(Entry.__table__).where(e.competition_id == competition.id, e.period == key, e.status == "late")
+        .values(status="counted")
+        .returning(e.period, e.section_id, e.team_id, e.criterion, e.item, e.kind, e.points)
+    ).mappings().all()
+    tallies.apply_deltas(competition.id, tallies.deltas_for(late))
     db.session.add(PeriodEvent(period_id=period.id, action="reopen", reason=reason,
                                actor_id=getattr(actor, "id", None)))
     period.status = "open"

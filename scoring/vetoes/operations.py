@@ -8,6 +8,7 @@ from ..audit.operations import record
 from ..competitions.models import Competition
 from ..competitions.operations import bump_revision, find_section, find_team
 from ..extensions import db
+from ..periods.operations import current_key, lock_month
 from .models import Veto, VetoRevocation
 
 
@@ -23,6 +24,12 @@ def create_veto(competition: Competition, user, data: dict) -> Veto:
         if team.section_id != section.id:
             raise Problem(422, "The team is on another section.",
                           {"team": [f"Team {team.code} belongs to section {team.section.code}."]})
+    if data["period"] > current_key(competition):
+        raise Problem(422, f"{data['period']} has not begun yet.", {"period": ["A future month cannot be vetoed."]})
+    # Under the month's lock: a close running now either froze the month before (409 here) or
+    # waits for this veto and freezes it with the rest (CONTRACT.md: a snapshot never changes).
+    if lock_month(competition.id, data["period"]).status == "closed":
+        raise Problem(409, f"{data['period']} is closed; reopen it first to veto in it.")
     veto = Veto(competition_id=competition.id, section_id=section.id, team_id=team.id if team else None,
                 period=data["period"], reason=data["reason"], created_by_id=user.id)
     db.session.add(veto)
@@ -34,14 +41,18 @@ def create_veto(competition: Competition, user, data: dict) -> Veto:
 
 
 def get_veto(veto_id: int) -> Veto:
-    db.session.execute(select(Veto.id).where(Veto.id == veto_id).with_for_update())
-    veto = db.session.get(Veto, veto_id, populate_existing=True)
+    veto = db.session.get(Veto, veto_id)
     if veto is None:
         raise Problem(404, f"No veto {veto_id}.")
     return veto
 
 
 def revoke_veto(veto: Veto, user, reason: str) -> Veto:
+    # The month's lock first, as every operation on a month's state takes it (a close freezes
+    # either the veto or its revocation, never half of it); then the veto's: two revokes, one wins.
+    lock_month(veto.competition_id, veto.period)
+    db.session.execute(select(Veto.id).where(Veto.id == veto.id).with_for_update())
+    veto = db.session.get(Veto, veto.id, populate_existing=True)
     if veto.revocation is not None:
         raise Problem(409, f"Veto {veto.id} is already revoked.")
     db.session.add(VetoRevocation(veto_id=veto.id, reason=reason, revoked_by_id=user.id))
