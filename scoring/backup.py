@@ -207,7 +207,21 @@ def restore_backup(path: Path, progress=lambda message: None) -> dict[str, int]:
     else:
         raise BackupError(f"{path}: the file ends before its end line; it is truncated")
     _reset_sequences(counts)
+    _move_revisions_on()
     return counts
+
+
+# A restore puts the data back in time, but the boards cached under the revisions the original went on
+# to reach (in a worker, on a wall screen that polls with If-None-Match, in a browser) must never
+# match the restored data's next revisions. Each posting batch, void or close is one revision; a
+# million is more than a competition reaches in years.
+RESTORE_REVISION_JUMP = 1_000_000
+
+
+def _move_revisions_on() -> None:
+    """Bump every restored competition's revision past anything its boards were cached under."""
+    table = db.metadata.tables["competitions"]
+    db.session.execute(table.update().values(revision=table.c.revision + RESTORE_REVISION_JUMP))
 
 
 def _reset_sequences(counts: dict[str, int]) -> None:

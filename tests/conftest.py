@@ -24,6 +24,8 @@ from scoring import create_app
 from scoring.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
+# Fails any test that commits a change to what a board shows without bumping its revision.
+pytest_plugins = ["revision_guard"]
 
 CRITERIA = [
     ("quality", "比工艺工法、赛工程质量", "25", "3", [("Q1", "实体质量", "15"), ("Q2", "工艺工法", "10")]),
@@ -163,6 +165,27 @@ class World:
 @pytest.fixture
 def world(app) -> World:
     return World(app)
+
+
+@pytest.fixture
+def months() -> dict[str, str]:
+    """This month, last month and the one before in the test competition's zone, from today's clock,
+    and `now` (an observed_at inside this month that has passed); `observed(months, key)` is a moment
+    inside any of them."""
+    from datetime import UTC, datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    now = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
+    this = now.replace(day=1)
+    last = (this - timedelta(days=1)).replace(day=1)
+    before = (last - timedelta(days=1)).replace(day=1)
+    return {"this": this.strftime("%Y-%m"), "last": last.strftime("%Y-%m"), "before": before.strftime("%Y-%m"),
+            "now": now.isoformat(timespec="seconds")}
+
+
+def observed(months: dict[str, str], key: str) -> str:
+    """A moment inside the month `key` (YYYY-MM) that has already passed."""
+    return months["now"] if key == months["this"] else f"{key}-15T10:00:00+08:00"
 
 
 def entry(**overrides) -> dict:

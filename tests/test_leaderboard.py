@@ -2,6 +2,7 @@
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from standings_support import board, close, post, reopen, revoke, rows, veto, void
 
 from scoring.competitions.operations import get_competition
@@ -185,6 +186,7 @@ def test_year_board_means(client, world):
     assert year["status"] == "open"
 
 
+@pytest.mark.tampers_with_board_tables
 def test_read_reads_aggregates_not_entries(client, world, app):
     """A board is built from SubjectTally rows alone: change them behind the API's back and the board follows."""
     post(client, world, points=1)

@@ -10,6 +10,7 @@ from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from conftest import ROOT
 from sqlalchemy import func, select, text
 from standings_support import board, close, post, reopen, rows
@@ -103,6 +104,7 @@ def test_daily_snapshot_once_per_day_after_its_time(client, world, app):
     assert lj01["history"] == [{"day": "2026-11-26", "period": "2026-11", "total": 99, "rank": 1}]
 
 
+@pytest.mark.tampers_with_board_tables
 def test_consistency_check_repairs_drift_and_records_it(client, world, app):
     post(client, world, section="LJ-01", team="TJD-1", points=1)
     post(client, world, who="sup2", section="LJ-02", points=2)

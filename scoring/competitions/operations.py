@@ -40,6 +40,7 @@ def create_competition(data: dict) -> Competition:
             db.session.add(Item(competition_id=competition.id, criterion_id=criterion.id, code=i["code"],
                                 name=i["name"], max_points=i["max_points"], position=item_position))
     db.session.flush()
+    bump_revision(competition.id)  # its boards exist from now on
     db.session.refresh(competition)
     record("competition.created", competition_id=competition.id, target=f"competition:{competition.id}",
            detail=_jsonable(data))

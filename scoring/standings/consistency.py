@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import logging
 
-from ..competitions.operations import bump_revision
 from ..extensions import db
 from . import tallies
 
@@ -19,8 +18,7 @@ def check_tallies(repair: bool = False) -> dict:
     if drift:
         log.warning("%d aggregate rows drifted from the entries%s", len(drift), "; rebuilding" if repair else "")
         if repair:
-            tallies.rebuild()
-            for competition_id in {key[0] for key in drift}:
-                bump_revision(competition_id)
+            for competition_id in sorted({key[0] for key in drift}):
+                tallies.rebuild(competition_id)  # bumps its revision
     db.session.flush()
     return drift

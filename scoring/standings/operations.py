@@ -62,16 +62,18 @@ def _tallies(competition_id: int, board: str, key: str, subjects: dict[int, engi
 
 def active_vetoes(competition_id: int, key: str, board: str) -> dict[str, str]:
     """Subject code -> reason of the vetoes in force for the month (a team veto also vetoes its section)."""
-    stmt = (
-        select(Veto).outerjoin(VetoRevocation)
+    subject = Section if board == "sections" else Team
+    subject_id = Veto.section_id if board == "sections" else Veto.team_id
+    rows = db.session.execute(
+        select(subject.code, Veto.reason)
+        .join(subject, subject.id == subject_id)
+        .outerjoin(VetoRevocation, VetoRevocation.veto_id == Veto.id)
         .where(Veto.competition_id == competition_id, Veto.period == key, VetoRevocation.veto_id.is_(None))
         .order_by(Veto.id)
     )
     result: dict[str, str] = {}
-    for veto in db.session.scalars(stmt).unique():
-        subject = veto.section if board == "sections" else veto.team
-        if subject is not None:
-            result.setdefault(subject.code, veto.reason)
+    for code, reason in rows:
+        result.setdefault(code, reason)
     return result
 
 

@@ -7,6 +7,8 @@ from decimal import Decimal
 
 from sqlalchemy import delete, func, insert, literal, literal_column, select
 
+from ..competitions.models import Competition
+from ..competitions.operations import bump_revision
 from ..entries.models import Entry
 from ..extensions import db, upsert_insert
 from .models import SubjectTally
@@ -105,7 +107,8 @@ def stored(competition_id: int | None = None) -> dict[tuple, tuple]:
 
 
 def rebuild(competition_id: int | None = None) -> None:
-    """Replace the tallies with a recomputation from the entries, in SQL (INSERT … SELECT)."""
+    """Replace the tallies with a recomputation from the entries, in SQL (INSERT … SELECT), and bump
+    the revision of every competition rebuilt: a board cached from the old tallies must go."""
     e = Entry.__table__.c
     t = SubjectTally.__table__
     delete_stmt = delete(t)
@@ -116,6 +119,9 @@ def rebuild(competition_id: int | None = None) -> None:
                "deductions", "bonuses", "entries"]
     for board, column in (("sections", e.section_id), ("teams", e.team_id)):
         db.session.execute(insert(t).from_select(columns, _grouped(board, column, competition_id)))
+    ids = [competition_id] if competition_id is not None else db.session.scalars(select(Competition.id)).all()
+    for rebuilt in ids:
+        bump_revision(rebuilt)
 
 
 def _dec(value) -> Decimal:
