@@ -21,6 +21,9 @@ from ..entries.models import Entry
 from ..extensions import db
 
 KINDS = {"deduction": "扣分", "bonus": "加分"}
+# A cell starting with one of these is taken for a formula by Excel, LibreOffice and Sheets (OWASP,
+# "CSV Injection"): a note typed as =HYPERLINK(…) must reach the office as the text it is.
+FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 STATUSES = {"counted": "计分", "late": "逾期（未计分）", "void": "已作废"}
 XLSX_TYPE = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -83,11 +86,14 @@ def to_csv(header: list[str], table: list[list]) -> bytes:
 
 
 def _text(value) -> str:
-    """A cell as text; points print as on the board (97.5, 25), not 97.50."""
+    """A cell as text; points print as on the board (97.5, 25), not 97.50. Text people typed that a
+    spreadsheet would run as a formula gets a leading ' (OWASP's advice); numbers stay numbers."""
     if value is None:
         return ""
     if isinstance(value, Decimal):
         return number(value)
+    if isinstance(value, str) and value.startswith(FORMULA_START):
+        return "'" + value
     return str(value)
 
 
@@ -99,7 +105,7 @@ def number(value: Decimal | None) -> str:
 
 
 def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
-    """A workbook with one sheet per (title, header, rows); points are numeric cells."""
+    """A workbook with one sheet per (title, header, rows); points are numeric cells, text is text."""
     book = Workbook()
     book.remove(book.active)
     for title, header, table in sheets:
@@ -110,6 +116,8 @@ def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
         for row in table:
             # XLSX cannot hold control characters (a \x0b pasted into a team name): drop them there only.
             sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
+            for cell in sheet[sheet.max_row]:
+                _as_text(cell)
         sheet.freeze_panes = "A2"
         for index, name in enumerate(header, start=1):
             width = max([len(str(name)) * 2] + [len(str(r[index - 1] or "")) + 2 for r in table[:200]])
@@ -117,6 +125,15 @@ def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
+
+
+def _as_text(cell) -> None:
+    """openpyxl makes any string starting with = a formula; nothing we write is one. A string cell
+    with Excel's quote prefix stays text even when someone edits it."""
+    if isinstance(cell.value, str):
+        cell.data_type = "s"
+        if cell.value.startswith(FORMULA_START):
+            cell.quotePrefix = True
 
 
 def section_by_code(competition: Competition, code: str) -> Section | None:
