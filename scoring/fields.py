@@ -1,6 +1,7 @@
 """Marshmallow fields shared by the schemas."""
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
@@ -47,8 +48,47 @@ class AwareDateTime(ma.fields.AwareDateTime):
         return result
 
 
-def Text(max_length: int, **kwargs):  # noqa: N802 - reads as a field type
-    return ma.fields.String(validate=ma.validate.Length(min=1, max=max_length), **kwargs)
+# Control characters (C0, DEL, C1) and the Unicode line and paragraph separators.
+_NOT_ONE_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
+# Multi-line text keeps its line breaks and tabs; other control characters are refused there too.
+_NOT_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
+
+
+class OneLine(ma.validate.Validator):
+    """A name, a code, an address: one line. A newline there would start a paragraph of a mail or a
+    header of its own, and "LJ-01\\n" would look like LJ-01 without being it."""
+
+    error = "只能填一行：不能含换行、制表符等控制字符 (one line, without line breaks or other control characters)."
+
+    def __call__(self, value: str) -> str:
+        if _NOT_ONE_LINE.search(value):
+            raise ma.ValidationError(self.error)
+        return value
+
+
+class MultiLine(ma.validate.Validator):
+    """Free text that may run over several lines (a note, a reason); shown indented where a line is meant."""
+
+    error = "不能含控制字符（换行和制表符除外） (no control characters other than line breaks and tabs)."
+
+    def __call__(self, value: str) -> str:
+        if _NOT_TEXT.search(value):
+            raise ma.ValidationError(self.error)
+        return value
+
+
+def Text(max_length: int, *, multiline: bool = False, min_length: int = 1, **kwargs):  # noqa: N802 - a field type
+    """A string a person types: one line, unless `multiline` (notes, reasons)."""
+    return ma.fields.String(validate=[ma.validate.Length(min=min_length, max=max_length),
+                                      MultiLine() if multiline else OneLine()], **kwargs)
+
+
+def Pattern(regex: str, error: str) -> ma.validate.Regexp:  # noqa: N802 - reads as a validator
+    """The whole value matches `regex`: never `$`, which lets a trailing newline through."""
+    return ma.validate.Regexp(rf"(?:{regex})\Z", error=error)
+
+
+MONTH = Pattern(r"\d{4}-(0[1-9]|1[0-2])", "Use YYYY-MM.")
 
 
 class Code(ma.fields.String):
@@ -56,8 +96,7 @@ class Code(ma.fields.String):
 
     def __init__(self, **kwargs):
         super().__init__(validate=[ma.validate.Length(min=1, max=20),
-                                   ma.validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
-                                                      error="Letters, digits, '-', '_' and '.' only.")],
+                                   Pattern(r"[A-Za-z0-9][A-Za-z0-9_.-]*", "Letters, digits, '-', '_' and '.' only.")],
                          **kwargs)
 
 

@@ -1,6 +1,7 @@
 """Users and tokens. These change data; the caller (a request or a command) commits."""
 from __future__ import annotations
 
+import re
 import secrets
 from datetime import timedelta
 
@@ -14,7 +15,7 @@ from ..competitions.models import Competition, Section
 from ..extensions import db
 from ..types import utcnow
 from .access import hash_token
-from .models import ROLES, ApiToken, LoginFailure, User
+from .models import ROLES, USERNAME, USERNAME_RULE, ApiToken, LoginFailure, User
 
 # Checked against when the username is unknown, so both failures take the same time.
 _DUMMY_HASH = generate_password_hash("not a password")
@@ -24,6 +25,8 @@ def create_user(username: str, role: str, password: str | None = None, competiti
                 section_codes: list[str] | None = None) -> User:
     if role not in ROLES:
         raise Problem(422, f"Unknown role {role!r}.", {"role": [f"Must be one of: {', '.join(ROLES)}."]})
+    if not re.fullmatch(USERNAME, username) or len(username) > 80:
+        raise Problem(422, "The username is not allowed.", {"username": [USERNAME_RULE]})
     if db.session.scalar(select(User.id).where(User.username == username)) is not None:
         raise Problem(409, f"A user named {username!r} already exists.")
     if role == "display" and competition_id is None:
@@ -55,15 +58,16 @@ def create_user(username: str, role: str, password: str | None = None, competiti
     return user
 
 
-def issue_token(user: User, ttl_hours: int | None = None) -> tuple[str, ApiToken]:
-    """A new bearer token; the plain value is returned once and never stored."""
+def issue_token(user: User, ttl_hours: int | None = None, *, actor=None) -> tuple[str, ApiToken]:
+    """A new bearer token; the plain value is returned once and never stored. The audit names who
+    made it (the request's user, e.g. the admin; `actor` when given) and, in detail, whom it is for."""
     token = secrets.token_urlsafe(32)
     ttl = ttl_hours or current_app.config["TOKEN_TTL_HOURS"]
     row = ApiToken(user_id=user.id, token_hash=hash_token(token), expires_at=utcnow() + timedelta(hours=ttl))
     db.session.add(row)
     db.session.flush()
     record("token.created", competition_id=user.competition_id, target=f"token:{row.id}",
-           detail={"username": user.username}, actor=user)
+           detail={"username": user.username}, actor=actor)
     return token, row
 
 
@@ -84,7 +88,7 @@ def login(username: str, password: str, address: str) -> tuple[str, ApiToken] | 
     if not (user and user.password_hash and good):
         db.session.add(LoginFailure(username=username[:80], address=address[:64]))
         return None  # the caller commits the failure, then answers 401
-    return issue_token(user)
+    return issue_token(user, actor=user)  # who logs in makes their own token
 
 
 def revoke_tokens(user: User, token_id: int | None = None) -> int:

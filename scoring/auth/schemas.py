@@ -1,8 +1,8 @@
 import marshmallow as ma
 
 from ..api import PageArgs
-from ..fields import Strict
-from .models import ROLES
+from ..fields import Pattern, Strict
+from .models import ROLES, USERNAME, USERNAME_RULE
 
 
 class TokenIn(Strict):
@@ -18,7 +18,7 @@ class TokenOut(ma.Schema):
 
 class UserIn(Strict):
     username = ma.fields.String(required=True, validate=[
-        ma.validate.Length(min=1, max=80), ma.validate.Regexp(r"^[\w.@-]+$", error="Letters, digits, . @ - _ only.")])
+        ma.validate.Length(min=1, max=80), Pattern(USERNAME, USERNAME_RULE)])
     password = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(min=8, max=200))
     role = ma.fields.String(required=True, validate=ma.validate.OneOf(ROLES))
     competition = ma.fields.Integer(load_default=None, allow_none=True, strict=True,

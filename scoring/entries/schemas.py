@@ -6,7 +6,7 @@ import marshmallow as ma
 from marshmallow import validates_schema
 
 from ..api import PageArgs
-from ..fields import AwareDateTime, PointsField, Strict
+from ..fields import MONTH, AwareDateTime, OneLine, Pattern, PointsField, Strict, Text
 from ..standings.engine import CRITERIA
 from .models import STATUSES
 
@@ -55,16 +55,18 @@ class LocationIn(Strict):
 class EntryIn(Strict):
     client_id = ma.fields.String(required=True, validate=[
         ma.validate.Length(min=1, max=64),
-        ma.validate.Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.:-]*$", error="Letters, digits, '-', '_', '.', ':' only."),
+        Pattern(r"[A-Za-z0-9][A-Za-z0-9_.:-]*", "Letters, digits, '-', '_', '.', ':' only."),
     ])
-    section = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=40))
-    team = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=40))
+    section = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=40), OneLine()])
+    team = ma.fields.String(load_default=None, allow_none=True,
+                            validate=[ma.validate.Length(min=1, max=40), OneLine()])
     criterion = ma.fields.String(required=True, validate=ma.validate.OneOf(CRITERIA))
-    item = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(min=1, max=20))
+    item = ma.fields.String(load_default=None, allow_none=True,
+                            validate=[ma.validate.Length(min=1, max=20), OneLine()])
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
     points = PointsField(required=True)
     observed_at = AwareDateTime(required=True)
-    note = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.Length(max=MAX_NOTE))
+    note = Text(MAX_NOTE, multiline=True, min_length=0, load_default=None, allow_none=True)
     location = ma.fields.Nested(LocationIn, load_default=None, allow_none=True)
     chainage = Chainage(attribute="chainage_m", load_default=None, allow_none=True)
     photos = ma.fields.List(PhotoId(), load_default=list, validate=ma.validate.Length(
@@ -142,7 +144,7 @@ class BatchOut(ma.Schema):
 
 
 class EntryFilter(PageArgs):
-    period = ma.fields.String(validate=ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM."))
+    period = ma.fields.String(validate=MONTH)
     section = ma.fields.String()
     team = ma.fields.String()
     criterion = ma.fields.String(validate=ma.validate.OneOf(CRITERIA))
@@ -150,4 +152,4 @@ class EntryFilter(PageArgs):
 
 
 class VoidIn(Strict):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    reason = Text(2000, multiline=True, required=True)

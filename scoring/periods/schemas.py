@@ -1,10 +1,10 @@
 import marshmallow as ma
 
-from ..fields import Strict
+from ..fields import Strict, Text
 
 
 class ReopenIn(Strict):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    reason = Text(2000, multiline=True, required=True)
 
 
 class FlagOut(ma.Schema):

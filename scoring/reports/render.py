@@ -115,7 +115,8 @@ def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]
 
 
 def _context(report: Report) -> dict:
-    return {"r": report, "num": number, "arrow": arrow, "kinds": KINDS, "zone": ZoneInfo(report.competition.timezone),
+    return {"r": report, "num": number, "arrow": arrow, "continued": continued, "kinds": KINDS,
+            "zone": ZoneInfo(report.competition.timezone),
             "items": {i.code: i.name for c in report.competition.criteria for i in c.items},
             "criteria_names": dict(report.criteria), "is_current": report.period == current_key(report.competition)}
 
@@ -128,6 +129,12 @@ def arrow(movement: int | None) -> str:
     if movement < 0:
         return f"↓{-movement}"
     return "→"
+
+
+def continued(text: str | None, indent: str = "      ") -> str:
+    """Free text (a note, a reason) on one line of the plain-text report: every further line is
+    indented, so nothing typed can pass for a heading of the report (a line 【一票否决】 of its own)."""
+    return ("\n" + indent).join((text or "").splitlines())
 
 
 def render_html(report: Report) -> str:

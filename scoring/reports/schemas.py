@@ -1,15 +1,13 @@
 import marshmallow as ma
 
 from ..api import PageArgs
-from ..fields import Strict
-
-MONTH = r"^(current|\d{4}-(0[1-9]|1[0-2]))$"
+from ..fields import OneLine, Pattern, Strict, Text
 
 
 class RecipientIn(Strict):
-    email = ma.fields.Email(required=True, validate=ma.validate.Length(max=254))
-    name = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=100))
-    scope = ma.fields.String(load_default="all", validate=ma.validate.Length(min=1, max=40))
+    email = ma.fields.Email(required=True, validate=[ma.validate.Length(max=254), OneLine()])
+    name = Text(100, required=True)  # a mail header: a line break there would break every mail to it
+    scope = ma.fields.String(load_default="all", validate=[ma.validate.Length(min=1, max=40), OneLine()])
 
 
 class RecipientOut(ma.Schema):
@@ -44,11 +42,11 @@ class ReportArgs(Strict):
 
 
 class EntriesExportArgs(Strict):
-    period = ma.fields.String(load_default="current", validate=ma.validate.Regexp(
-        MONTH, error="Use current or YYYY-MM."))
+    period = ma.fields.String(load_default="current", validate=Pattern(
+        r"current|\d{4}-(0[1-9]|1[0-2])", "Use current or YYYY-MM."))
 
 
 class StandingsExportArgs(Strict):
     board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(("sections", "teams")))
-    period = ma.fields.String(load_default="current", validate=ma.validate.Regexp(
-        r"^(current|\d{4}|\d{4}-(0[1-9]|1[0-2]))$", error="Use current, YYYY-MM or YYYY."))
+    period = ma.fields.String(load_default="current", validate=Pattern(
+        r"current|\d{4}|\d{4}-(0[1-9]|1[0-2])", "Use current, YYYY-MM or YYYY."))

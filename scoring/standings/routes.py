@@ -1,4 +1,4 @@
-from datetime import timedelta
+from datetime import date, timedelta
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -8,7 +8,7 @@ from flask_smorest import Blueprint
 from ..api import Problem
 from ..auth.access import READERS, check_competition, roles
 from ..competitions.operations import get_competition
-from ..fields import Strict
+from ..fields import Pattern, Strict
 from ..types import utcnow
 from .operations import BOARDS, board_stamp, history, leaderboard_body, resolve_period
 
@@ -18,14 +18,18 @@ blp = Blueprint("standings", __name__, url_prefix="/api/v1/competitions/<int:cid
 
 class BoardArgs(Strict):
     board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(BOARDS))
-    period = ma.fields.String(load_default="current", validate=ma.validate.Regexp(
-        r"^(current|\d{4}|\d{4}-(0[1-9]|1[0-2]))$", error="Use current, YYYY-MM or YYYY."))
+    period = ma.fields.String(load_default="current", validate=Pattern(
+        r"current|\d{4}|\d{4}-(0[1-9]|1[0-2])", "Use current, YYYY-MM or YYYY."))
+
+
+# The years AwareDateTime accepts: a day near year 1 would overflow when the default window is counted back.
+DAYS = ma.validate.Range(date(2000, 1, 1), date(2100, 12, 31), error="Must be between {min} and {max}.")
 
 
 class HistoryArgs(Strict):
     board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(BOARDS))
-    from_ = ma.fields.Date(data_key="from")
-    to = ma.fields.Date()
+    from_ = ma.fields.Date(data_key="from", validate=DAYS)
+    to = ma.fields.Date(validate=DAYS)
 
 
 @blp.get("/leaderboard")

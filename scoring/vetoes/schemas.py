@@ -1,20 +1,19 @@
 import marshmallow as ma
 
 from ..api import PageArgs
-from ..fields import Strict
-
-PERIOD = ma.validate.Regexp(r"^\d{4}-(0[1-9]|1[0-2])$", error="Use YYYY-MM.")
+from ..fields import MONTH, Strict, Text
 
 
 class VetoIn(Strict):
     section = ma.fields.String(required=True)
     team = ma.fields.String(load_default=None, allow_none=True)
-    period = ma.fields.String(required=True, validate=PERIOD)
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    period = ma.fields.String(required=True, validate=MONTH)
+    # One line: it stands beside the row on the boards, the wall and in the report.
+    reason = Text(2000, required=True)
 
 
 class RevokeIn(Strict):
-    reason = ma.fields.String(required=True, validate=ma.validate.Length(min=1, max=2000))
+    reason = Text(2000, multiline=True, required=True)
 
 
 class VetoOut(ma.Schema):
@@ -32,5 +31,5 @@ class VetoOut(ma.Schema):
 
 
 class VetoFilter(PageArgs):
-    period = ma.fields.String(validate=PERIOD)
+    period = ma.fields.String(validate=MONTH)
     section = ma.fields.String()
