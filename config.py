@@ -112,6 +112,17 @@ def _photo_store(env) -> tuple[str, str | None]:
     return store, endpoint
 
 
+def _public_url(env) -> str | None:
+    url = env.get("PUBLIC_URL")
+    if not url:
+        return None
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname or not _port_ok(parts) or parts.username \
+            or parts.query or parts.fragment or re.search(r"\s", url):
+        raise ConfigError(f"PUBLIC_URL={url!r} must look like https://scoring.example.org (a path prefix is allowed)")
+    return url.rstrip("/")
+
+
 def _clock(env, name: str, default: str) -> str:
     raw = env.get(name) or default
     if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", raw):
@@ -166,6 +177,9 @@ def load(env=None) -> dict:
         "CORS_ORIGINS": origins,
         "PHOTO_STORE": photo_store,
         "S3_ENDPOINT_URL": s3_endpoint,
+        # The address people and tablets reach the service at (behind the proxy), for links the service
+        # writes; without it, links are relative to the request.
+        "PUBLIC_URL": _public_url(env),
         # werkzeug's scrypt: slow on purpose. Tests swap in a cheap salted hash (as Django's
         # test settings do); production never sets this.
         "PASSWORD_HASH_METHOD": "scrypt",

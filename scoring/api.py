@@ -165,9 +165,11 @@ def paginate(stmt, args: dict):
     rows = db.session.scalars(stmt.limit(per_page).offset((page - 1) * per_page)).unique().all()
     last = max(1, -(-total // per_page))
     query = {k: v for k, v in request.args.items() if k not in ("page", "per_page")}
+    # Never from the request's Host header, which anyone can forge: from PUBLIC_URL, or relative.
+    base = (current_app.config["PUBLIC_URL"] or request.script_root) + request.path
 
     def link(p: int, rel: str) -> str:
-        return f'<{request.base_url}?{urlencode({**query, "page": p, "per_page": per_page})}>; rel="{rel}"'
+        return f'<{base}?{urlencode({**query, "page": p, "per_page": per_page})}>; rel="{rel}"'
 
     links = [link(1, "first"), link(last, "last")]
     if page > 1:

@@ -47,9 +47,21 @@ def init_app(app: Flask, api=None) -> None:
         # the same on either database, before anything is stored.
         if "\x00" in request.full_path or "%00" in request.query_string.decode("latin-1"):
             return problem_response(422, "Text must not contain NUL characters.")
-        if request.is_json and request.content_length and _SUSPECT_ESCAPE.search(request.get_data(cache=True)):
-            if not _storable(request.get_json(silent=True)):
+        if not request.is_json:
+            return None
+        # Whatever the framing (Content-Length or chunked): the body as it will be decoded. Only a body
+        # with a \u escape of NUL or a surrogate, or a NUL byte, can hold such text; those are decoded
+        # here as every JSON body is (UTF-8, RFC 8259). A NUL byte means UTF-16 or -32, which Python's
+        # json would otherwise read, and this check would not see through.
+        body = request.get_data(cache=True)
+        if b"\x00" in body or _SUSPECT_ESCAPE.search(body):
+            try:
+                document = app.json.loads(body)
+            except ValueError:
+                return problem_response(400, "The body is not valid JSON in UTF-8.")
+            if not _storable(document):
                 return problem_response(422, "Text must not contain NUL characters or unpaired surrogates.")
+        return None
 
     @app.after_request
     def security_headers(response):
@@ -57,6 +69,10 @@ def init_app(app: Flask, api=None) -> None:
         headers.setdefault("X-Content-Type-Options", "nosniff")
         headers.setdefault("Referrer-Policy", "no-referrer")
         headers.setdefault("X-Frame-Options", "DENY")
+        if request.path.startswith("/api/"):
+            # Tokens, entries, exports and reports are nobody else's: no proxy or browser cache keeps
+            # them. A response that may be cached says so itself (the leaderboard: no-cache + ETag).
+            headers.setdefault("Cache-Control", "no-store")
         if request.path.startswith("/api/docs"):
             headers.setdefault("Content-Security-Policy",
                                "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; "
