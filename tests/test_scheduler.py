@@ -64,6 +64,7 @@ def test_auto_close_only_after_the_deadline_and_never_after_a_reopen(client, wor
     close(client, world, "2026-10")
 
 
+@pytest.mark.tampers_with_board_tables
 def test_auto_close_follows_the_configured_day_and_time_and_the_competitions_zone(client, world, app):
     app.config.update(AUTO_CLOSE_DAY=5, AUTO_CLOSE_TIME="18:00")
     post(client, world, month="2026-10", points=1)
@@ -76,6 +77,7 @@ def test_auto_close_follows_the_configured_day_and_time_and_the_competitions_zon
         db.session.commit()
 
 
+@pytest.mark.tampers_with_board_tables
 def test_last_month_closes_even_without_entries(client, world, app):
     with app.app_context():
         db.session.execute(Competition.__table__.update().values(created_at=at(2026, 9, 20, 8, 0)))
