@@ -51,6 +51,7 @@ OTHER_ROUTES = {
     ("POST", "/api/v1/competitions/<int:cid>/recipients"): "mail recipients",
     ("DELETE", "/api/v1/competitions/<int:cid>/recipients/<int:rid>"): "mail recipients",
     ("POST", "/api/v1/competitions/<int:cid>/reports/<period>/send"): "mail deliveries",
+    ("POST", "/api/v1/competitions/<int:cid>/photos"): "photos, which an entry names when it is posted",
 }
 BOARD_COMMANDS = {"tallies rebuild", "tallies check", "restore", "demo", "scheduler"}
 OTHER_COMMANDS = {
