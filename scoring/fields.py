@@ -58,7 +58,7 @@ class OneLine(ma.validate.Validator):
     """A name, a code, an address: one line. A newline there would start a paragraph of a mail or a
     header of its own, and "LJ-01\\n" would look like LJ-01 without being it."""
 
-    error = "只能填一行：不能含换行、制表符等控制字符 (one line, without line breaks or other control characters)."
+    error = "只能填一行，不能含换行、制表符等控制字符。One line, without line breaks or other control characters."
 
     def __call__(self, value: str) -> str:
         if _NOT_ONE_LINE.search(value):
@@ -69,7 +69,7 @@ class OneLine(ma.validate.Validator):
 class MultiLine(ma.validate.Validator):
     """Free text that may run over several lines (a note, a reason); shown indented where a line is meant."""
 
-    error = "不能含控制字符（换行和制表符除外） (no control characters other than line breaks and tabs)."
+    error = "不能含换行和制表符以外的控制字符。No control characters other than line breaks and tabs."
 
     def __call__(self, value: str) -> str:
         if _NOT_TEXT.search(value):

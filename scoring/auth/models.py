@@ -12,8 +12,8 @@ from ..types import UTCDateTime, utcnow
 ROLES = ("admin", "supervisor", "viewer", "display")
 # ASCII only: jіngsaiban (a Cyrillic і) or ｊｉｎｇｓａｉｂａｎ (full width) must not pass for jingsaiban.
 USERNAME = r"[A-Za-z0-9][A-Za-z0-9._@-]*"
-USERNAME_RULE = ("用户名只能用英文字母、数字和 . _ @ -，以字母或数字开头，以免形近字冒充他人 "
-                 "(usernames are ASCII letters, digits, '.', '_', '@' and '-', starting with a letter or a digit).")
+USERNAME_RULE = ("用户名只能用英文字母、数字和 . _ @ -，以字母或数字开头，以免形近字冒充他人。"
+                 "Usernames are ASCII letters, digits, '.', '_', '@' and '-', starting with a letter or a digit.")
 
 user_sections = Table(
     "user_sections",
