@@ -21,6 +21,7 @@ def allowed_roles(method: str, path: str) -> set[str]:
     """The contract, route by route: which roles may call it (on their own competition and sections)."""
     rules = [
         ("POST", r"/auth/token/revoke", {"admin", "supervisor", "viewer", "display"}),  # logging out
+        ("GET", r"/auth/me", {"admin", "supervisor", "viewer", "display"}),  # who am I: every token
         ("POST", r"/competitions/\{cid\}/entries", {"admin", "supervisor"}),
         ("POST", r"/competitions/\{cid\}/photos", {"admin", "supervisor"}),
         ("POST", r"/entries/\{entry_id\}/void", {"admin", "supervisor"}),

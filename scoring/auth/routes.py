@@ -3,11 +3,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..api import Problem, paginate
+from ..competitions.models import Section
 from ..extensions import db
 from .access import roles
-from .models import User
+from .models import ROLES, User, user_sections
 from .operations import create_user, issue_token, login, revoke_tokens
-from .schemas import RevokedOut, TokenIn, TokenOut, UserCreatedOut, UserFilter, UserIn, UserOut
+from .schemas import MeOut, RevokedOut, TokenIn, TokenOut, UserCreatedOut, UserFilter, UserIn, UserOut
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and users.")
 
@@ -25,6 +26,18 @@ def post_token(data):
         raise Problem(401, "Wrong username or password.")
     token, row = issued
     return {"token": token, "role": row.user.role, "expires_at": row.expires_at}
+
+
+@blp.get("/auth/me")
+@roles(*ROLES)
+@blp.response(200, MeOut)
+def get_me():
+    """Who this token belongs to: role, competition and assigned sections (a client's start-up call)."""
+    sections = db.session.scalars(
+        select(Section.code).join(user_sections, user_sections.c.section_id == Section.id)
+        .where(user_sections.c.user_id == g.user.id).order_by(Section.code))
+    return {"id": g.user.id, "username": g.user.username, "role": g.user.role,
+            "competition": g.user.competition_id, "sections": list(sections)}
 
 
 @blp.post("/auth/token/revoke")

@@ -40,6 +40,14 @@ class UserCreatedOut(UserOut):
     expires_at = ma.fields.DateTime()
 
 
+class MeOut(ma.Schema):
+    id = ma.fields.Integer()
+    username = ma.fields.String()
+    role = ma.fields.String()
+    competition = ma.fields.Integer(allow_none=True)
+    sections = ma.fields.List(ma.fields.String())
+
+
 class RevokedOut(ma.Schema):
     revoked = ma.fields.Integer()
 

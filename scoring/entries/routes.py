@@ -4,6 +4,7 @@ from sqlalchemy import select
 
 from ..api import Problem, paginate
 from ..auth.access import READERS, roles
+from ..auth.models import User
 from ..competitions.models import Section, Team
 from ..competitions.operations import get_competition
 from ..extensions import db
@@ -66,6 +67,8 @@ def list_entries(args, cid):
     if "team" in args:
         stmt = stmt.where(Entry.team_id.in_(select(Team.id).where(Team.competition_id == cid,
                                                                   Team.code == args["team"])))
+    if "supervisor" in args:
+        stmt = stmt.where(Entry.supervisor_id.in_(select(User.id).where(User.username == args["supervisor"])))
     return paginate(stmt, args)
 
 

@@ -149,6 +149,7 @@ class EntryFilter(PageArgs):
     team = ma.fields.String()
     criterion = ma.fields.String(validate=ma.validate.OneOf(CRITERIA))
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
+    supervisor = ma.fields.String(metadata={"description": "The username of who posted it."})
 
 
 class VoidIn(Strict):
