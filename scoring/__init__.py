@@ -60,6 +60,7 @@ def register_blueprints(app: Flask, api) -> None:
     from .standings.routes import blp as standings
     from .vetoes.routes import blp as vetoes
     from .wall.routes import bp as wall
+    from .webapp.routes import bp as webapp
 
     for blueprint in (auth, competitions, entries, photos, vetoes, periods, standings, reports, audit):
         api.register_blueprint(blueprint)
@@ -68,3 +69,4 @@ def register_blueprints(app: Flask, api) -> None:
             api.spec.components.schema(name, schema=schema)
     app.register_blueprint(health)
     app.register_blueprint(wall)
+    app.register_blueprint(webapp)
