@@ -206,6 +206,24 @@ def entry(**overrides) -> dict:
     return body
 
 
+# -- Debian's chromium, through Playwright -------------------------------------------------------------
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """One chromium per test module (each test opens its own context: its own storage)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
 # -- a real gunicorn -----------------------------------------------------------------------------
 
 def free_port() -> int:
