@@ -310,6 +310,7 @@ def print_access() -> None:
     click.echo("")
     click.echo(f"  admin login    jingsaiban / {pw['jingsaiban']}   (POST {base}/api/v1/auth/token)")
     click.echo(f"  supervisor     jianli-a / {pw['jianli-a']}   (sections LJ-01, LJ-02, LJ-03)")
+    click.echo(f"  tablet app     {base}/app/   (log in as jianli-a)")
     click.echo(f"  viewer         lishurong / {pw['lishurong']}")
     click.echo(f"  wall display   {base}/wall/{cid}?token={saved['wall_token']}")
     click.echo(f"  API docs       {base}/api/docs")

@@ -22,6 +22,7 @@ def test_demo_holds_the_articles_competition(app, runner):
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert "wall display" in result.output and "/wall/1?token=" in result.output
+    assert "tablet app     http://127.0.0.1:" in result.output and "/app/   (log in as jianli-a)" in result.output
     with app.app_context():
         competition = db.session.scalar(select(Competition))
         assert competition.organizer == "聊城市公路事业发展中心"
