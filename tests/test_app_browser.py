@@ -81,6 +81,7 @@ def login(page, username):
     page.fill("[data-test=password]", PASSWORD[username])
     page.click("[data-test=login]")
     expect(page.locator("nav.tabs")).to_be_visible()
+    expect(page.locator("form.posting")).to_be_visible()  # the rulebook, sections and teams are on the tablet
 
 
 def wait_for_worker(page):
@@ -198,7 +199,7 @@ EDIT_RECORD = """async ([clientId, change, newId]) => {
 # -- online ------------------------------------------------------------------------------------------
 
 def test_a_deduction_posted_online_moves_the_board(new_page, site):
-    page = new_page()
+    page = new_page(permissions=["geolocation"], geolocation={"latitude": 36.4567891, "longitude": 115.9812345})
     login(page, "sup1")
     page.click("a[data-screen=boards]")
     before = board_total(site, "LJ-01")
@@ -213,6 +214,7 @@ def test_a_deduction_posted_online_moves_the_board(new_page, site):
     assert (entry["section"], entry["team"], entry["item"], entry["points"], entry["note"]) == \
         ("LJ-01", "TJD-1", "S1", 2.5, "临边防护缺失")
     assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:00\+08:00", entry["observed_at"])  # now, Shanghai time
+    assert entry["location"] == {"lat": 36.456789, "lon": 115.981235}  # the device's position, allowed
     assert f"#{entry['id']}" in row(page, client_id).inner_text()
     assert count(page) == "0"
 
@@ -339,6 +341,9 @@ def test_the_server_stopped_mid_send_loses_nothing_and_doubles_nothing(new_page,
             page.wait_for_timeout(100)  # Playwright's sync API runs the route handler while the page is awaited
         assert stopped.is_set()
         expect_states(page, first, "queued")  # no answer: kept, not dropped
+        for client_id in first:  # the server may hold it already: the same id must keep the same content
+            expect(row(page, client_id)).to_contain_text("不能再修改")
+            expect(row(page, client_id).get_by_role("button", name="修改")).to_have_count(0)
         late = post(page, section="LJ-01", criterion="environment", item="E1", points="0.5")
         open_outbox(page)
         page.click("[data-test=send-now]")
@@ -478,6 +483,15 @@ def test_the_form_refuses_what_the_api_would_refuse_before_queueing(new_page, si
         ("bonus", "safety", None, 1, "K5+200")
     assert body["observed_at"] == "2026-01-05T08:00:00+08:00" and "rectify_by" not in body
 
+    open_outbox(page)  # never offered to the server (the device is offline): it may still be changed
+    row(page, client_id).get_by_role("button", name="修改").click()
+    expect(page.locator("[data-test=chainage]")).to_have_value("K5+200")
+    page.fill("[data-test=points]", "2")
+    page.click("[data-test=submit]")
+    expect_states(page, [client_id], "queued")
+    assert page.evaluate(READ_RECORD, client_id)["body"]["points"] == 2
+    assert count(page) == "1"
+
 
 def test_my_postings_of_the_month_and_a_void_with_its_reason(new_page, site):
     page = new_page()
@@ -598,3 +612,29 @@ def test_every_control_is_big_enough_for_a_gloved_thumb_and_nothing_is_cut(new_p
             .map(([name, box]) => `${name} ${Math.round(box.width)}×${Math.round(box.height)}`)""")
         assert small == [], (screen, small)
         assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth"), screen
+        assert page.evaluate(LOW_CONTRAST) == [], screen
+
+
+# WCAG 2 contrast of every visible text against the first opaque background behind it: at least 4.5:1
+# (AA) everywhere; the palette aims at 7:1 for reading in the sun.
+LOW_CONTRAST = """() => {
+  const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+  const linear = (v) => (v / 255 <= 0.03928 ? v / 255 / 12.92 : ((v / 255 + 0.055) / 1.055) ** 2.4);
+  const lum = ([r, g, b]) => 0.2126 * linear(r) + 0.7152 * linear(g) + 0.0722 * linear(b);
+  const background = (el) => {
+    for (; el; el = el.parentElement) {
+      const c = rgb(getComputedStyle(el).backgroundColor);
+      if (c.length === 3 || c[3] === 1) return c.slice(0, 3);
+    }
+    return [255, 255, 255];
+  };
+  const low = [];
+  for (const el of document.querySelectorAll("body *")) {
+    const text = [...el.childNodes].filter((n) => n.nodeType === 3).map((n) => n.textContent.trim()).join("");
+    if (!text || el.offsetParent === null || el.closest("[disabled]")) continue;
+    const a = lum(rgb(getComputedStyle(el).color)), b = lum(background(el));
+    const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+    if (ratio < 4.5) low.push(`${text.slice(0, 20)} ${ratio.toFixed(1)}`);
+  }
+  return low;
+}"""

@@ -78,7 +78,7 @@ export function ask({ title, label, confirm, danger = false }) {
             close(text);
           },
         }, confirm)));
-    dialog.addEventListener("cancel", () => resolve(null));
+    dialog.addEventListener("cancel", () => { dialog.remove(); resolve(null); });
     document.body.append(dialog);
     dialog.showModal();
     input.focus();
@@ -95,7 +95,7 @@ export function confirmDialog({ title, text, confirm, danger = false }) {
       h("div", { class: "actions" },
         h("button", { type: "button", class: "secondary", onclick: () => close(false) }, "取消"),
         h("button", { type: "button", class: danger ? "danger" : "primary", onclick: () => close(true) }, confirm)));
-    dialog.addEventListener("cancel", () => resolve(false));
+    dialog.addEventListener("cancel", () => { dialog.remove(); resolve(false); });
     document.body.append(dialog);
     dialog.showModal();
   });

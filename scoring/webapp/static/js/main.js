@@ -159,6 +159,7 @@ async function boot() {
   outbox.events.addEventListener("change", () => {
     if (shell) shell.count.textContent = String(outbox.pendingCount());
   });
+  outbox.events.addEventListener("warning", (event) => toast(`服务器提示：${event.detail}`, "error"));
   session.events.addEventListener("change", onSession);
   signedIn = session.state.user ? `${session.state.user.username}|false` : "";
   router.start(render);

@@ -12,8 +12,8 @@
 // Photos go first (their id is the SHA-256 of the bytes, known on the tablet), then the entries, in
 // batches when several wait.
 //
-// Records belong to the user who made them; only that user's token sends them. Other kinds of posting
-// (a notice's answer, §7) plug in through SENDERS.
+// Records belong to the user who made them; only that user's token sends them. A record's `type` names
+// how it is sent once its photos are up (SENDERS): entries today; a notice's answer (§7) is one more.
 
 import * as api from "./api.js";
 import * as db from "./db.js";
@@ -21,7 +21,7 @@ import { refusal } from "./problems.js";
 import { state as session } from "./session.js";
 
 export const events = new EventTarget();  // "change"
-export const status = { busy: false, message: "", retryAt: 0, lastSentAt: null };
+export const status = { busy: false, message: "", retryAt: 0, serverAsked: false, lastSentAt: null };
 
 const records = new Map();
 const TICK_MS = 5000;
@@ -95,11 +95,11 @@ export async function load() {
 }
 
 /** Queue a posting (the body carries its client_id) and try to send it at once. */
-export async function enqueue({ body, photos, competition, summary }) {
+export async function enqueue({ type = "entry", body, photos, competition, summary }) {
   const record = {
-    client_id: body.client_id, type: "entry", owner: session.user.username, competition,
+    client_id: body.client_id, type, owner: session.user.username, competition,
     created_at: new Date().toISOString(), state: "queued", tried: false, editing: false,
-    body, photos: photos.map((p) => ({ ...p, uploaded: false })), summary, attempts: 0,
+    body, photos: photos.map((p) => ({ ...p, uploaded: false })), summary,
   };
   await save(record);
   emit();
@@ -193,13 +193,13 @@ async function send(manual) {
   status.message = "正在发送…";
   emit(false);
   try {
-    const entries = [];
+    const byType = new Map();
     for (const record of ready) {
-      if (await uploadPhotos(record)) entries.push(record);
+      if (!(await uploadPhotos(record))) continue;
+      if (!byType.has(record.type)) byType.set(record.type, []);
+      byType.get(record.type).push(record);
     }
-    for (let i = 0; i < entries.length; i += BATCH) {
-      await postEntries(entries.slice(i, i + BATCH));
-    }
+    for (const [type, group] of byType) await SENDERS[type](group);
     failures = 0;
     Object.assign(status, { retryAt: 0, serverAsked: false, lastSentAt: new Date().toISOString() });
     const left = sendable().length;
@@ -245,8 +245,7 @@ async function refuse(record, error) {
 async function uploadPhotos(record) {
   const waiting = record.photos.filter((p) => !p.uploaded);
   if (!waiting.length) return true;
-  record = await mark(record, { state: "sending", tried: true, attempts: record.attempts + 1,
-                                last_attempt_at: new Date().toISOString() });
+  record = await mark(record, { state: "sending", tried: true, last_attempt_at: new Date().toISOString() });
   emit();
   for (const photo of waiting) {
     try {
@@ -271,11 +270,15 @@ async function uploadPhotos(record) {
   return true;
 }
 
-async function postEntries(batch) {
+/** Entries: one POST for one, `{"entries": [...]}` batches (per competition) when several wait. */
+async function postEntries(all) {
+  for (let i = 0; i < all.length; i += BATCH) await postEntryBatch(all.slice(i, i + BATCH));
+}
+
+async function postEntryBatch(batch) {
   const stamp = new Date().toISOString();
   for (const record of batch) {
-    await mark(record, { state: "sending", tried: true, attempts: (records.get(record.client_id).attempts || 0) + 1,
-                         last_attempt_at: stamp });
+    await mark(record, { state: "sending", tried: true, last_attempt_at: stamp });
   }
   emit();
   const byCompetition = new Map();
@@ -330,7 +333,11 @@ async function accepted(record, id, entryStatus, warnings) {
   const photos = records.get(record.client_id).photos.map(({ blob, ...kept }) => ({ ...kept, uploaded: true }));
   await mark(record, { state: "sent", server_id: id, entry_status: entryStatus || null, warnings: warnings || [],
                        sent_at: new Date().toISOString(), photos });
+  // A deduction beyond what its item has left is stored, with a warning the supervisor should see now.
+  for (const warning of warnings || []) events.dispatchEvent(new CustomEvent("warning", { detail: warning }));
 }
+
+const SENDERS = { entry: postEntries };
 
 // -- when to send -------------------------------------------------------------------------------
 

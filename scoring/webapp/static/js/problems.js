@@ -65,6 +65,7 @@ const ADVICE_RESUBMIT = "请核对后点「复制为新记录」，改正后重�
  */
 export function refusal(status, problem) {
   const lines = flatten(problem && problem.errors);
+  if (!lines.length && problem && problem.detail) lines.push(translate(problem.detail));
   switch (status) {
     case 409:
       return {
@@ -77,7 +78,7 @@ export function refusal(status, problem) {
     case 403:
       return {
         title: "无权提交这条记录（403）",
-        lines: lines.length ? lines : [translate((problem && problem.detail) || "")],
+        lines,
         advice: "您的标段分工可能已调整。请联系竞赛办核对，再「复制为新记录」或「放弃」。",
       };
     case 413:
@@ -87,7 +88,7 @@ export function refusal(status, problem) {
     default:
       return {
         title: `服务器拒收（${status}）`,
-        lines: lines.length ? lines : [translate((problem && problem.detail) || "")],
+        lines,
         advice: ADVICE_RESUBMIT,
       };
   }

@@ -47,7 +47,8 @@ function row(record) {
       h("button", { type: "button", class: "secondary", onclick: () => router.go("post", "edit", record.client_id) }, "修改"),
       h("button", { type: "button", class: "danger", "data-action": "discard", onclick: () => discard(record) }, "删除"));
   } else {
-    lines.push(h("div", { class: "meta" }, `已尝试发送 ${record.attempts} 次，服务器尚未确认；为免重复，不能再修改`));
+    lines.push(h("div", { class: "meta" },
+      `${when(record.last_attempt_at)} 开始发送，服务器尚未确认；为免重复，不能再修改`));
   }
   return h("article", {
     class: `outbox-item state-${record.state}`, "data-test": "outbox-item", "data-client-id": record.client_id,

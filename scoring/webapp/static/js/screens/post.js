@@ -41,7 +41,8 @@ export default {
       try {
         app = await context.ready();
       } catch (error) {
-        host.replaceChildren(h("p", { class: "notice" }, "首次使用需要联网载入竞赛资料（标段、突击队、考核细则）。请联网后刷新。"));
+        host.replaceChildren(h("p", { class: "notice" }, "首次使用需要联网载入竞赛资料（标段、突击队、考核细则），联网后自动载入。"));
+        window.addEventListener("online", () => { if (!left) router.refresh(); }, { once: true });
         return;
       }
       if (!app.book) {
