@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app wsgi
 PORT   ?= 8000
 export PORT
 
-.PHONY: run test bench bench-smoke soak screenshot lint system-deps clean
+.PHONY: run test bench bench-smoke bench-app soak screenshot lint system-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -54,6 +54,10 @@ bench: $(VENV)/.installed-dev system-deps
 ## bench-smoke: the same code on small data, under a minute (run in CI)
 bench-smoke: $(VENV)/.installed-dev system-deps
 	$(BIN)/python -m bench.run --smoke
+
+## bench-app: the tablet app's first load and reloads on emulated Slow 3G (chromium), bytes transferred
+bench-app: $(VENV)/.installed-dev system-deps
+	$(BIN)/python -m bench.app_load
 
 ## soak: the long fault and load tests (CI runs their short variants)
 soak: $(VENV)/.installed-dev system-deps

@@ -6,7 +6,14 @@ import * as db from "./db.js";
 import { rulebook } from "./rules.js";
 import * as session from "./session.js";
 
-export const app = { cid: null, reference: null, book: null };
+export const app = {
+  cid: null,
+  reference: null,
+  /** The rulebook as this person may use it (their sections: read at each use, they can be reassigned). */
+  get book() {
+    return this.reference ? rulebook(this.reference, session.state.user) : null;
+  },
+};
 let loading = null;
 
 /** Resolves to `app` once loaded; throws (ApiError) when nothing is cached and the server is unreachable. */
@@ -22,14 +29,17 @@ export function ready({ refresh = false } = {}) {
 
 async function load() {
   const cid = await session.competitionId();
-  const reference = cid ? await session.reference(cid) : null;
-  Object.assign(app, { cid, reference, book: reference ? rulebook(reference, session.state.user) : null });
-  return app;
+  if (!cid) return Object.assign(app, { cid, reference: null });
+  const { data, refreshed } = await session.reference(cid);
+  const use = (reference) => Object.assign(app, { cid, reference });
+  // A fresher copy (a renamed team, a new section) serves the screens opened from now on.
+  refreshed.then((fresh) => { if (app.cid === cid) use(fresh); }, () => {});
+  return use(data);
 }
 
 export function reset() {
   loading = null;
-  Object.assign(app, { cid: null, reference: null, book: null });
+  Object.assign(app, { cid: null, reference: null });
 }
 
 /** The months and their status (open/closed), from the server or the last copy kept. */

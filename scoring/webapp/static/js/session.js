@@ -97,28 +97,26 @@ export async function revokeForgotten() {
 export async function competitionId() {
   if (state.user.competition) return state.user.competition;
   const cached = await db.get("kv", "competition-id");
-  try {
-    const { data } = await api.get("/competitions?per_page=1");
-    if (data.length) {
-      await db.put("kv", data[0].id, "competition-id");
-      return data[0].id;
-    }
-  } catch (error) {
-    if (cached) return cached;
-    throw error;
+  const fetching = api.get("/competitions?per_page=1").then(async ({ data }) => {
+    const id = data.length ? data[0].id : null;
+    await db.put("kv", id, "competition-id");
+    return id;
+  });
+  if (cached) {
+    fetching.catch(() => {});
+    return cached;
   }
-  return cached || null;
+  return fetching;
 }
 
 /**
- * {competition, sections, teams, fetched_at}: from the server when it answers, else the copy kept from
- * the last time (null when there is none yet).
+ * {competition, sections, teams, fetched_at}: the copy kept on the tablet when there is one — the form
+ * opens at once, even on a slow link — while a fresh copy is fetched for next time (`refreshed`
+ * resolves to it); from the server when nothing is kept yet.
  */
-export async function reference(cid, { refresh = true } = {}) {
+export async function reference(cid) {
   const key = `reference:${cid}`;
-  const cached = await db.get("kv", key);
-  if (!refresh && cached) return cached;
-  try {
+  const fetching = (async () => {
     const [{ data: competition }, sections, teams] = await Promise.all([
       api.get(`/competitions/${cid}`),
       api.getAll(`/competitions/${cid}/sections`),
@@ -127,8 +125,9 @@ export async function reference(cid, { refresh = true } = {}) {
     const fresh = { competition, sections, teams, fetched_at: new Date().toISOString() };
     await db.put("kv", fresh, key);
     return fresh;
-  } catch (error) {
-    if (cached) return cached;
-    throw error;
-  }
+  })();
+  const cached = await db.get("kv", key);
+  if (!cached) return { data: await fetching, refreshed: fetching };
+  fetching.catch(() => {});  // offline: the kept copy is all there is
+  return { data: cached, refreshed: fetching };
 }
