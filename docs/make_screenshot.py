@@ -1,9 +1,10 @@
-"""Screenshot of the demo's wall display at 1920×1080 → docs/wall.png (the README shows it).
+"""Screenshots for the README: the demo's wall display at 1920×1080 → docs/wall.png, and the tablet app's
+posting form at 1280×800 → docs/app.png.
 
-    .venv/bin/python docs/make_screenshot.py [--out docs/wall.png]
+    .venv/bin/python docs/make_screenshot.py [--out docs/wall.png] [--app-out docs/app.png]
 
 Loads the demo into a temporary SQLite database, serves it with a real gunicorn on a free
-127.0.0.1 port and photographs /wall/{cid} in Debian's chromium (Playwright, no download).
+127.0.0.1 port and photographs /wall/{cid} and /app/ in Debian's chromium (Playwright, no download).
 """
 from __future__ import annotations
 
@@ -76,9 +77,36 @@ def photograph(page_url: str, out: Path) -> None:
         browser.close()
 
 
+def photograph_app(base: str, password: str, out: Path) -> None:
+    """The posting form of supervisor jianli-a, a finding half entered, on a landscape tablet."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=[*CHROMIUM_ARGS, "--lang=zh-CN"],
+                                    env={**os.environ, "LANG": "zh_CN.UTF-8", "LANGUAGE": "zh_CN"})
+        page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="zh-CN", timezone_id="Asia/Shanghai")
+        page.goto(f"{base}/app/")
+        page.fill("[data-test=username]", "jianli-a")
+        page.fill("[data-test=password]", password)
+        page.click("[data-test=login]")
+        page.wait_for_selector("form.posting", timeout=20_000)
+        page.select_option("[data-test=section]", "LJ-03")
+        page.select_option("[data-test=team]", index=1)
+        page.select_option("[data-test=criterion]", "safety")
+        page.select_option("[data-test=item]", index=1)
+        page.fill("[data-test=points]", "2")
+        page.fill("[data-test=chainage]", "K31+450")
+        page.click(".chip:text('临边防护缺失')")
+        page.evaluate("() => window.scrollTo(0, 0)")
+        page.wait_for_timeout(500)  # fonts settle
+        page.screenshot(path=str(out))
+        browser.close()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=ROOT / "docs" / "wall.png")
+    parser.add_argument("--app-out", type=Path, default=ROOT / "docs" / "app.png")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = f"sqlite:///{Path(tmp) / 'demo.db'}"
@@ -89,10 +117,12 @@ def main() -> None:
         try:
             print("photographing the wall …", file=sys.stderr)
             photograph(f"http://127.0.0.1:{port}/wall/{saved['competition']}?token={saved['wall_token']}", args.out)
+            print("photographing the tablet app …", file=sys.stderr)
+            photograph_app(f"http://127.0.0.1:{port}", saved["passwords"]["jianli-a"], args.app_out)
         finally:
             os.killpg(server.pid, signal.SIGTERM)
             server.wait(10)
-    print(f"wrote {args.out}", file=sys.stderr)
+    print(f"wrote {args.out} and {args.app_out}", file=sys.stderr)
 
 
 if __name__ == "__main__":

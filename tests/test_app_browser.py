@@ -361,6 +361,34 @@ def test_the_server_stopped_mid_send_loses_nothing_and_doubles_nothing(new_page,
     assert sorted(e["points"] for e in entries) == [0.5, 1, 2, 3, 4]
 
 
+def test_a_503_keeps_postings_queued_and_its_retry_after_is_respected(new_page, site):
+    page = new_page(service_workers="block")
+    login(page, "sup2")
+    page.context.set_offline(True)
+    ids = [post(page, section="LJ-02", criterion="quality", item="Q2", points=p) for p in ("1", "1.25")]
+    offered = []
+
+    def busy_once(route):
+        offered.append(time.monotonic())
+        if len(offered) == 1:
+            route.fulfill(status=503, content_type="application/problem+json", headers={"Retry-After": "3"},
+                          body='{"type": "about:blank", "title": "Service Unavailable", "status": 503, '
+                               '"detail": "The database is unavailable; try again shortly."}')
+        else:
+            route.continue_()
+
+    page.route("**/api/v1/competitions/*/entries", busy_once)
+    page.context.set_offline(False)
+    open_outbox(page)
+    expect(page.locator(".send-status")).to_contain_text("服务器暂时不可用（503）", timeout=SEND_MS)
+    expect_states(page, ids, "queued")
+    page.click("[data-test=send-now]")  # the server asked for 3 s: the button does not hammer it
+    expect(page.locator(".send-status")).to_contain_text("秒后自动重试")
+    expect_states(page, ids, "sent")  # the timer tries again once the 3 s are over
+    assert len(offered) == 2 and offered[1] - offered[0] >= 3
+    assert sorted(e["points"] for e in stored(site, ids)) == [1, 1.25]
+
+
 # -- refusals and logins -----------------------------------------------------------------------------
 
 def test_a_refused_posting_stays_returned_with_its_reason_and_the_others_go_through(new_page, site):

@@ -15,15 +15,26 @@ import * as router from "../router.js";
 import { MAX_NOTE, checkPosting, itemOf, teamsOf } from "../rules.js";
 import { localValue, periodOf, shortTime } from "../zone.js";
 
-const FINDINGS = ["临边防护缺失", "未戴安全帽", "扬尘治理不到位", "裸土未覆盖", "材料堆放混乱", "消防器材缺失",
-  "施工便道积水", "用电不规范", "资料填写不及时", "进度滞后于计划", "工完场未清"];
-const QUICK_POINTS = ["0.5", "1", "2", "3", "5"];
+// Common findings, one tap each, for the criterion chosen (a mix of them before one is).
+const FINDINGS = {
+  quality: ["压实度不足", "平整度超标", "钢筋保护层不足", "试验检测不及时", "外观质量缺陷"],
+  safety: ["临边防护缺失", "未戴安全帽", "用电不规范", "消防器材缺失", "警示标志缺失"],
+  schedule: ["进度滞后于计划", "节点未按期完成", "人员机械投入不足"],
+  environment: ["扬尘治理不到位", "裸土未覆盖", "施工便道积水", "渣土车未覆盖", "噪声超标"],
+  management: ["资料填写不及时", "材料堆放混乱", "工完场未清", "人员未持证上岗"],
+};
+const SOME_FINDINGS = ["临边防护缺失", "扬尘治理不到位", "压实度不足", "进度滞后于计划", "资料填写不及时"];
+const QUICK_POINTS = ["0.5", "1", "2", "3"];
 const LOCATION_FRESH_MS = 5 * 60 * 1000;
 
-function field(label, control, { wide = false, hint = null, extra = null, name } = {}) {
-  const error = h("p", { class: "field-error", hidden: true, "data-error-for": name });
-  return h("div", { class: ["field", wide && "wide"] }, h("label", null, h("span", { class: "label" }, label), control),
-    hint, extra, error);
+/** A labelled field: the label (with a hint beside it), the control with what sits next to it, its error. */
+function field(label, control, { name, aside = null, inline = [], after = null, wide = false }) {
+  control.id = `field-${name}`;
+  return h("div", { class: ["field", `f-${name}`, wide && "wide"] },
+    h("div", { class: "head" }, h("label", { class: "label", for: control.id }, label), aside),
+    h("div", { class: "row" }, control, inline),
+    after,
+    h("p", { class: "field-error", hidden: true, "data-error-for": name }));
 }
 
 export default {
@@ -84,7 +95,7 @@ function buildForm(host, app, mode, source) {
     option("deduction", "扣分"), option("bonus", "加分"));
   const criterion = h("select", { name: "criterion", "data-test": "criterion" });
   const item = h("select", { name: "item", "data-test": "item" });
-  const itemHint = h("p", { class: "hint" });
+  const itemHint = h("span", { class: "hint" });
   const points = h("input", { type: "text", name: "points", inputmode: "decimal", autocomplete: "off",
                               placeholder: "如 1.5", "data-test": "points" });
   const observedAt = h("input", { type: "datetime-local", name: "observed-at", "data-test": "observed-at",
@@ -92,8 +103,8 @@ function buildForm(host, app, mode, source) {
   const stake = h("input", { type: "text", name: "chainage", placeholder: "K23+450", autocomplete: "off",
                              autocapitalize: "characters", "data-test": "chainage" });
   const slider = h("input", { type: "range", class: "stake-slider", step: 10, "aria-label": "在标段范围内选桩号" });
-  const stakeRange = h("p", { class: "hint" });
-  const note = h("textarea", { name: "note", rows: 3, maxlength: MAX_NOTE, "data-test": "note",
+  const stakeRange = h("span", { class: "hint" });
+  const note = h("textarea", { name: "note", rows: 2, maxlength: MAX_NOTE, "data-test": "note",
                                placeholder: "发现的问题、整改要求…" });
   const photoInput = h("input", { type: "file", accept: "image/*", capture: "environment", multiple: true,
                                   class: "visually-hidden", id: "photo-input", "data-test": "photo" });
@@ -104,9 +115,10 @@ function buildForm(host, app, mode, source) {
   const periodNote = h("p", { class: "notice", hidden: true });
   const submit = h("button", { type: "submit", class: "primary wide", "data-test": "submit" },
     mode === "edit" ? "保存修改" : "保存并发送");
-  const summary = h("div", { class: "form-error", role: "alert", hidden: true });
+  const summary = h("div", { class: "form-error summary", role: "alert", hidden: true });
 
   const chip = (label, onclick) => h("button", { type: "button", class: "chip", onclick }, label);
+  const findings = h("div", { class: "chips" });
 
   // -- the choices follow one another: section → teams, kind + criterion → items ------------------------
   function fillTeams() {
@@ -126,6 +138,9 @@ function buildForm(host, app, mode, source) {
     const first = kind.value === "bonus" ? option("", "不指定细则") : option("", chosen ? "请选择细则" : "先选考核项目");
     setOptions(item, [first, ...items.map((i) => option(i.code, `${i.code} ${i.name}（满分 ${Number(i.max_points)}）`))]);
     showLimit();
+  }
+  function fillFindings() {
+    findings.replaceChildren(...(FINDINGS[criterion.value] || SOME_FINDINGS).map((text) => chip(text, () => addFinding(text))));
   }
   function showLimit() {
     const found = item.value ? itemOf(book, item.value) : null;
@@ -164,7 +179,7 @@ function buildForm(host, app, mode, source) {
 
   section.addEventListener("change", () => { fillTeams(); fillStakeRange(); });
   kind.addEventListener("change", () => { fillCriteria(); fillItems(); });
-  criterion.addEventListener("change", fillItems);
+  criterion.addEventListener("change", () => { fillItems(); fillFindings(); });
   item.addEventListener("change", showLimit);
   slider.addEventListener("input", () => { stake.value = chainage.format(Number(slider.value)); });
   stake.addEventListener("change", () => {
@@ -186,7 +201,7 @@ function buildForm(host, app, mode, source) {
         photos = photos.filter((p) => p !== photo);
         drawThumbs();
       } }, "×"))),
-    preparing ? h("p", { class: "hint" }, `正在处理 ${preparing} 张照片…`) : null);
+    ...(preparing ? [h("p", { class: "hint" }, `正在处理 ${preparing} 张照片…`)] : []));
     submit.disabled = preparing > 0;
   }
   photoInput.addEventListener("change", async () => {
@@ -245,26 +260,23 @@ function buildForm(host, app, mode, source) {
       field("突击队（可选）", team, { name: "team" }),
       field("类型", kind, { name: "kind" }),
       field("考核项目", criterion, { name: "criterion" }),
-      field("考核细则", item, { wide: true, hint: itemHint, name: "item" }),
-      field("分值", points, { name: "points",
-        extra: h("div", { class: "chips" }, QUICK_POINTS.map((p) => chip(p, () => { points.value = p; }))) }),
-      field("检查时间", observedAt, { name: "observedAt", hint: periodNote,
-        extra: h("div", { class: "chips" }, chip("现在", () => { observedAt.value = localValue(new Date(), tz); showPeriod(); })) }),
-      field("桩号（可选）", stake, { name: "chainage", hint: stakeRange, extra: h("div", { class: "stake-picker" },
-        chip("−100 m", () => nudge(-100)), slider, chip("+100 m", () => nudge(100))) }),
-      h("div", { class: "field location" }, h("label", { class: "check" }, useLocation, "附带设备定位"), locationText),
-      field("说明", note, { wide: true, name: "note",
-        extra: h("div", { class: "chips" }, FINDINGS.map((text) => chip(text, () => addFinding(text)))) }),
-      h("div", { class: "field wide", "data-error-field": "photos" },
-        h("span", { class: "label" }, `照片（最多 ${MAX_PHOTOS} 张）`),
-        h("label", { for: "photo-input", class: "button secondary photo-button" }, "拍照 / 选照片"),
+      field("考核细则", item, { name: "item", aside: itemHint, wide: true }),
+      field("分值", points, { name: "points", inline: QUICK_POINTS.map((p) => chip(p, () => { points.value = p; })) }),
+      field("检查时间", observedAt, { name: "observedAt", after: periodNote,
+        inline: chip("现在", () => { observedAt.value = localValue(new Date(), tz); showPeriod(); }) }),
+      field("桩号（可选）", stake, { name: "chainage", aside: stakeRange, wide: true,
+        inline: [chip("−100 m", () => nudge(-100)), slider, chip("+100 m", () => nudge(100))] }),
+      field("整改期限（扣分可选）", rectifyBy, { name: "rectifyBy" }),
+      h("div", { class: "field f-location" }, h("label", { class: "check" }, useLocation, "附带设备定位"), locationText),
+      field("说明", note, { name: "note", wide: true, after: findings }),
+      h("div", { class: "field f-photos wide" },
+        h("label", { for: "photo-input", class: "button secondary photo-button" }, `拍照 / 选照片（最多 ${MAX_PHOTOS} 张）`),
         photoInput, thumbs,
         h("p", { class: "field-error", hidden: true, "data-error-for": "photos" })),
-      field("整改期限（扣分可选）", rectifyBy, { name: "rectifyBy" })),
-    summary,
-    h("div", { class: "form-actions" },
-      mode === "edit" ? h("button", { type: "button", class: "secondary", onclick: cancelEdit }, "取消修改") : null,
-      submit));
+      summary,
+      h("div", { class: "form-actions" },
+        mode === "edit" ? h("button", { type: "button", class: "secondary", onclick: cancelEdit }, "取消修改") : null,
+        submit)));
 
   function nudge(metres) {
     if (slider.disabled) return;
@@ -371,6 +383,7 @@ function buildForm(host, app, mode, source) {
   fillTeams();
   fillCriteria();
   fillItems();
+  fillFindings();
   fillStakeRange();
   if (source) {
     const body = source.body;
@@ -381,6 +394,7 @@ function buildForm(host, app, mode, source) {
     fillCriteria();
     criterion.value = body.criterion || "";
     fillItems();
+    fillFindings();
     item.value = body.item || "";
     points.value = String(body.points);
     observedAt.value = localValue(new Date(body.observed_at), tz);
