@@ -162,13 +162,11 @@ def camera_photo(path, size=(4000, 3000)) -> str:
     return str(path)
 
 
+# What the tablet keeps, read (and, to play a supervisor who sneaks a change in, written) straight in
+# IndexedDB through the app's own storage module.
 READ_RECORD = """async (clientId) => {
-  const db = await new Promise((ok, fail) => {
-    const r = indexedDB.open("wubiwusai"); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
-  const record = await new Promise((ok, fail) => {
-    const q = db.transaction("outbox").objectStore("outbox").get(clientId);
-    q.onsuccess = () => ok(q.result); q.onerror = () => fail(q.error); });
-  db.close();
+  const db = await import("/app/static/js/db.js");
+  const record = await db.get("outbox", clientId);
   const photos = [];
   for (const p of record.photos) {
     const bytes = new Uint8Array(await p.blob.arrayBuffer());
@@ -179,20 +177,17 @@ READ_RECORD = """async (clientId) => {
   return { body: record.body, state: record.state, photos };
 }"""
 
-# A test that plays the supervisor who "sneaks" a change into a queued record, straight in IndexedDB.
+READ_SESSION = """async () => (await (await import("/app/static/js/db.js")).get("kv", "session")) ?? null"""
+
 EDIT_RECORD = """async ([clientId, change, newId]) => {
-  const db = await new Promise((ok, fail) => {
-    const r = indexedDB.open("wubiwusai"); r.onsuccess = () => ok(r.result); r.onerror = () => fail(r.error); });
-  const store = () => db.transaction("outbox", "readwrite").objectStore("outbox");
-  const record = await new Promise((ok) => { const q = store().get(clientId); q.onsuccess = () => ok(q.result); });
+  const db = await import("/app/static/js/db.js");
+  const record = await db.get("outbox", clientId);
   Object.assign(record.body, change);
   if (newId) {
-    await new Promise((ok) => { const q = store().delete(clientId); q.onsuccess = ok; });
-    record.client_id = newId;
-    record.body.client_id = newId;
+    await db.remove("outbox", clientId);
+    record.client_id = record.body.client_id = newId;
   }
-  await new Promise((ok) => { const q = store().put(record); q.onsuccess = ok; });
-  db.close();
+  await db.put("outbox", record);
 }"""
 
 
@@ -543,6 +538,18 @@ def test_my_postings_of_the_month_and_a_void_with_its_reason(new_page, site):
     (voided,) = stored(site, [client_id])
     assert voided["status"] == "void" and voided["void_reason"] == "桩号记错，重新检查"
     expect(mine.get_by_role("button", name="作废")).to_have_count(0)
+
+    token = page.evaluate(READ_SESSION)["token"]
+    page.get_by_role("button", name="退出").click()
+    page.locator("dialog.ask").get_by_role("button", name="退出").click()
+    expect(page.locator("[data-test=username]")).to_have_value("sup2")  # the login screen, name kept
+    server, _ = site
+    deadline = time.monotonic() + SEND_MS / 1000
+    while requests.get(f"{server.url}/api/v1/auth/me", headers={"Authorization": f"Bearer {token}"},
+                       timeout=30).status_code != 401:  # logging out revoked the token on the server
+        assert time.monotonic() < deadline, "the token still works after logging out"
+        page.wait_for_timeout(100)
+    assert page.evaluate(READ_SESSION) is None  # and it is gone from the tablet
 
 
 def stored_all(site) -> list[dict]:

@@ -18,19 +18,20 @@ router.register(post, outboxScreen, mine, boards, help);
 
 const ROLE_NAMES = { supervisor: "监理", admin: "竞赛办", viewer: "领导", contractor: "施工单位", display: "大屏" };
 const root = document.getElementById("app");
-let shell = null;  // {main, tabs, count, who} while someone is logged in
+let shell = null;  // {main, tabs, count, network, user} while someone is logged in
+
+function showNetwork() {
+  if (!shell) return;
+  const online = navigator.onLine !== false;
+  shell.network.textContent = online ? "在线" : "离线";
+  shell.network.className = `network ${online ? "online" : "offline"}`;
+}
+window.addEventListener("online", showNetwork);
+window.addEventListener("offline", showNetwork);
 
 function buildShell(user) {
   const count = h("b", { class: "count", "data-test": "outbox-count" }, String(outbox.pendingCount()));
   const network = h("span", { class: "network", role: "status" });
-  const showNetwork = () => {
-    const online = navigator.onLine !== false;
-    network.textContent = online ? "在线" : "离线";
-    network.className = `network ${online ? "online" : "offline"}`;
-  };
-  showNetwork();
-  window.addEventListener("online", showNetwork);
-  window.addEventListener("offline", showNetwork);
   const tabs = router.allowed(user.role).map((screen) => h("a", {
     href: `#/${screen.name}`, class: "tab", "data-screen": screen.name,
   }, screen.title, screen.name === "outbox" ? count : null));
@@ -45,7 +46,8 @@ function buildShell(user) {
     h("nav", { class: "tabs" }, tabs),
     h("div", { id: "update", class: "banner", hidden: true }),
     main);
-  shell = { main, tabs, count, user: user.username };
+  shell = { main, tabs, count, network, user: user.username };
+  showNetwork();
 }
 
 async function logout() {
@@ -55,9 +57,7 @@ async function logout() {
     text: waiting ? `本机还有 ${waiting} 条记录没有提交。退出后它们仍保存在这台设备上，您再次登录后会自动发送。` : "",
     confirm: "退出",
   });
-  if (!ok) return;
-  await session.logout();
-  context.reset();
+  if (ok) await session.logout();
 }
 
 function render({ name, params }) {
@@ -67,6 +67,12 @@ function render({ name, params }) {
     return loginScreen(root);
   }
   const screens = router.allowed(user.role);
+  if (!screens.length) {  // a display token's user, say: nothing here for it
+    shell = null;
+    root.replaceChildren(h("div", { class: "login-page" }, h("p", { class: "notice" }, "此账号没有可用的页面。"),
+      h("button", { type: "button", class: "primary wide", onclick: () => session.logout() }, "退出")));
+    return null;
+  }
   const screen = router.find(name, user.role) || screens[0];
   if (screen.name !== name) {
     router.go(screen.name);

@@ -178,7 +178,7 @@ function buildForm(host, app, mode, source) {
   }
 
   section.addEventListener("change", () => { fillTeams(); fillStakeRange(); });
-  kind.addEventListener("change", () => { fillCriteria(); fillItems(); });
+  kind.addEventListener("change", () => { fillCriteria(); fillItems(); fillFindings(); });
   criterion.addEventListener("change", () => { fillItems(); fillFindings(); });
   item.addEventListener("change", showLimit);
   slider.addEventListener("input", () => { stake.value = chainage.format(Number(slider.value)); });
