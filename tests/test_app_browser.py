@@ -242,17 +242,26 @@ def test_photos_and_chainage_reach_the_server(new_page, site, tmp_path):
     server, world = site
     page = new_page()
     login(page, "sup1")
+    page.context.set_offline(True)  # to look at the queued photo first
     client_id = post(page, section="LJ-01", points="1", chainage="k5+200", note="扬尘治理不到位",
                      photos=[camera_photo(tmp_path / "finding.jpg")])
+    queued = base64.b64decode(page.evaluate(READ_RECORD, client_id)["photos"][0]["base64"])
+    page.context.set_offline(False)
     open_outbox(page)
     expect_states(page, [client_id], "sent")
     (entry,) = stored(site, [client_id])
-    assert entry["chainage"] == "K5+200" and len(entry["photos"]) == 1
+    assert entry["chainage"] == "K5+200" and entry["photos"] == [hashlib.sha256(queued).hexdigest()]
     photo = requests.get(f"{server.url}/api/v1/photos/{entry['photos'][0]}", headers=world.headers("sup1"),
                          timeout=30)
     assert photo.status_code == 200
     shown = Image.open(io.BytesIO(photo.content))
     assert shown.width < shown.height <= 2048  # turned upright on the tablet, never larger than 2048 px
+    # The same bytes again: stored once, and the server read the camera's time and place from them.
+    again = requests.post(f"{server.url}/api/v1/competitions/{world.cid}/photos", data=queued, timeout=30,
+                          headers={**world.headers("sup1"), "Content-Type": "image/jpeg"})
+    assert again.status_code == 200 and again.json()["id"] == entry["photos"][0]
+    assert again.json()["taken_at"].startswith("2026-05-06T10:15:00")
+    assert again.json()["location"]["lat"] == pytest.approx(36.45, abs=1e-4)
 
 
 # -- the tablet's side of a photo -------------------------------------------------------------------
