@@ -126,8 +126,7 @@ export async function reference(cid) {
     await db.put("kv", fresh, key);
     return fresh;
   })();
+  fetching.catch(() => {});  // handled from the start: offline, the kept copy is all there is
   const cached = await db.get("kv", key);
-  if (!cached) return { data: await fetching, refreshed: fetching };
-  fetching.catch(() => {});  // offline: the kept copy is all there is
-  return { data: cached, refreshed: fetching };
+  return { data: cached || await fetching, refreshed: fetching };
 }

@@ -28,6 +28,10 @@ export default {
         box.replaceChildren(h("p", { class: "notice" }, "需要联网读取。"));
         return;
       }
+      if (!app.book) {
+        box.replaceChildren(h("p", { class: "notice" }, "没有竞赛。"));
+        return;
+      }
       const tz = app.book.timeZone;
       const thisMonth = periodOf(new Date(), tz);
       const period = /^\d{4}-\d{2}$/.test(params[0] || "") ? params[0] : thisMonth;
