@@ -21,7 +21,7 @@ import { refusal } from "./problems.js";
 import { state as session } from "./session.js";
 
 export const events = new EventTarget();  // "change"
-export const status = { busy: false, message: "", retryAt: 0, serverAsked: false, lastSentAt: null };
+export const status = { busy: false, message: "", retryAt: 0, serverAsked: false };
 
 const records = new Map();
 const TICK_MS = 5000;
@@ -201,7 +201,7 @@ async function send(manual) {
     }
     for (const [type, group] of byType) await SENDERS[type](group);
     failures = 0;
-    Object.assign(status, { retryAt: 0, serverAsked: false, lastSentAt: new Date().toISOString() });
+    Object.assign(status, { retryAt: 0, serverAsked: false });
     const left = sendable().length;
     const returned = ready.filter((r) => records.get(r.client_id)?.state === "returned").length;
     status.message = returned ? `${returned} 条被服务器退回，请查看原因` : left ? "" : "全部已提交";

@@ -5,7 +5,7 @@
 
 import { sha256Hex } from "./sha256.js";
 
-export const MAX_SIDE = 2048;
+const MAX_SIDE = 2048;
 export const MAX_PHOTOS = 9;
 const QUALITY = 0.85;
 

@@ -3,7 +3,7 @@
 
 import * as chainage from "./chainage.js";
 import { MAX_PHOTOS } from "./photos.js";
-import { instantOf, isoInZone, partsIn } from "./zone.js";
+import { instantOf, isoInZone, knownZone, partsIn } from "./zone.js";
 
 const POINTS = /^\d{1,3}(\.\d{1,2})?$/;
 const FUTURE_SLACK_MS = 24 * 3600 * 1000;  // the API's own limit for a tablet clock running fast
@@ -16,7 +16,7 @@ export function rulebook(reference, me) {
   const mine = me.role === "supervisor" ? new Set(me.sections) : null;
   return {
     competition,
-    timeZone: competition.timezone,
+    timeZone: knownZone(competition.timezone),  // a zone this browser lacks: the API's default
     sections: sections.filter((s) => !mine || mine.has(s.code)),
     teams,
     criteria: competition.criteria,
