@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import pytest
 from conftest import LiveServer, entry
-from test_wall_browser import browser  # noqa: F401 - a fixture (one chromium for this module)
 
 import config
 from scoring import create_app
