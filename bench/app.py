@@ -32,8 +32,9 @@ from sqlalchemy import Column, Integer, MetaData, String, Table, insert
 
 from config import ConfigError
 from scoring import create_app
+from scoring.clock import utcnow
 from scoring.extensions import db
-from scoring.types import UTCDateTime, utcnow
+from scoring.types import UTCDateTime
 
 bench_metadata = MetaData()  # not the app's metadata: the migrations never see this table
 bench_rows = Table(

@@ -26,8 +26,8 @@ from flask import current_app
 from flask.cli import with_appcontext
 from sqlalchemy import LargeBinary, func, inspect, select, text
 
+from .clock import utcnow
 from .extensions import db, sqlite_read_only
-from .types import utcnow
 
 FORMAT = "wubiwusai-backup"
 VERSION = 1

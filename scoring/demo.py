@@ -26,6 +26,7 @@ from sqlalchemy import select
 
 from .auth.models import User
 from .auth.operations import create_user, issue_token
+from .clock import utcnow
 from .competitions.models import Competition
 from .competitions.operations import create_competition, create_section, create_team
 from .competitions.schemas import CompetitionIn
@@ -38,7 +39,6 @@ from .photos import images
 from .photos.operations import photo_id_of, save_photo
 from .reports.models import Recipient
 from .standings.operations import take_daily_snapshot
-from .types import utcnow
 from .vetoes.operations import create_veto
 
 ORGANIZER = "聊城市公路事业发展中心"

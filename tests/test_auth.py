@@ -8,7 +8,7 @@ from sqlalchemy import select, update
 
 from scoring.auth.models import ApiToken
 from scoring.extensions import db
-from scoring.types import utcnow
+from scoring.clock import utcnow
 
 TOKEN = "/api/v1/auth/token"
 

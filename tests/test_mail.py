@@ -29,7 +29,7 @@ from scoring.extensions import db
 from scoring.reports import mail
 from scoring.reports.models import Delivery
 from scoring.scheduler.jobs import run_job
-from scoring.types import utcnow
+from scoring.clock import utcnow
 
 CODES = ["quality", "safety", "schedule", "environment", "management"]
 SUBJECT = "市大外环五比五赛 2026年11月 月度考核通报"

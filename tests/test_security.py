@@ -205,7 +205,7 @@ def test_passwords_are_hashed_slowly(database_url, world):
 
 def test_an_expired_token_stops_working(app, client, world):
     from scoring.auth.models import ApiToken
-    from scoring.types import utcnow
+    from scoring.clock import utcnow
 
     assert client.get("/api/v1/competitions", headers=world.headers("viewer")).status_code == 200
     with app.app_context():  # its time runs out (moving the clock would move every token)

@@ -5,8 +5,9 @@ from datetime import datetime
 from sqlalchemy import JSON, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..clock import utcnow
 from ..extensions import db
-from ..types import UTCDateTime, utcnow
+from ..types import UTCDateTime
 
 
 class AuditEvent(db.Model):

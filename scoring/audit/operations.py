@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from flask import g, has_request_context, request
 
+from ..clock import utcnow
 from ..extensions import db
-from ..types import utcnow
 from .models import AuditEvent
 
 

@@ -9,8 +9,8 @@ from flask import g, request
 from sqlalchemy import bindparam, select
 
 from ..api import Problem
+from ..clock import utcnow
 from ..extensions import db
-from ..types import utcnow
 from .models import ApiToken, User, user_sections
 
 READERS = ("admin", "supervisor", "viewer")

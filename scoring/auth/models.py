@@ -5,9 +5,10 @@ from datetime import datetime
 from sqlalchemy import Column, ForeignKey, String, Table
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..clock import utcnow
 from ..competitions.models import Section
 from ..extensions import db
-from ..types import UTCDateTime, utcnow
+from ..types import UTCDateTime
 
 ROLES = ("admin", "supervisor", "viewer", "display")
 # ASCII only: jіngsaiban (a Cyrillic і) or ｊｉｎｇｓａｉｂａｎ (full width) must not pass for jingsaiban.

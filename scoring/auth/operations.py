@@ -11,9 +11,9 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..api import Problem
 from ..audit.operations import record
+from ..clock import utcnow
 from ..competitions.models import Competition, Section
 from ..extensions import db
-from ..types import utcnow
 from .access import hash_token
 from .models import ROLES, USERNAME, USERNAME_RULE, ApiToken, LoginFailure, User
 

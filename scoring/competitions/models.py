@@ -6,8 +6,9 @@ from decimal import Decimal
 from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..clock import utcnow
 from ..extensions import db
-from ..types import Points, UTCDateTime, utcnow
+from ..types import Points, UTCDateTime
 
 
 class Competition(db.Model):

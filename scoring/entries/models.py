@@ -7,9 +7,10 @@ from sqlalchemy import Float, ForeignKey, ForeignKeyConstraint, Index, String, T
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
+from ..clock import utcnow
 from ..competitions.models import Section, Team
 from ..extensions import db
-from ..types import Points, UTCDateTime, utcnow
+from ..types import Points, UTCDateTime
 
 STATUSES = ("counted", "late", "void")
 

@@ -17,13 +17,13 @@ from sqlalchemy import select
 from ..api import Problem
 from ..audit.operations import record, record_many
 from ..auth.models import User
+from ..clock import utcnow
 from ..competitions.models import Competition, Section, Team
 from ..competitions.operations import bump_revision
 from ..extensions import db, upsert_insert
 from ..periods.operations import lock_month, lock_months
 from ..photos.models import Photo
 from ..standings import tallies
-from ..types import utcnow
 from .models import Entry, EntryPhoto, EntryVoid
 from .schemas import EntryIn, format_chainage
 

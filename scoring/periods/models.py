@@ -6,9 +6,10 @@ from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
+from ..clock import utcnow
 from ..competitions.models import Section
 from ..extensions import db
-from ..types import UTCDateTime, utcnow
+from ..types import UTCDateTime
 
 
 class Period(db.Model):

@@ -12,11 +12,11 @@ from sqlalchemy import select, update
 
 from ..api import Problem
 from ..audit.operations import record
+from ..clock import utcnow
 from ..competitions.models import Competition, Section
 from ..competitions.operations import bump_revision
 from ..extensions import db, upsert_insert
 from ..standings.engine import flag_holder
-from ..types import utcnow
 from .models import Period, PeriodEvent, Snapshot
 
 

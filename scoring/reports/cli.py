@@ -42,8 +42,8 @@ def _month(value: str) -> str:
 def send_command(period, competition_id, resend_failed):
     """Queue the month's report for every recipient (once each) and send what is due now."""
     from ..audit.operations import record
+    from ..clock import utcnow
     from ..periods.models import Period
-    from ..types import utcnow
     from .mail import requeue_failed, send_due
     from .models import Delivery
     from .operations import queue_reports

@@ -36,6 +36,7 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app
 from sqlalchemy import and_, or_, select, update
 
+from ..clock import utcnow
 from ..competitions.models import Competition
 from ..extensions import db
 from ..periods.models import Period
@@ -226,7 +227,7 @@ def build_message(delivery: Delivery, cache: dict | None = None) -> EmailMessage
     message["From"] = current_app.config["MAIL_FROM"]
     local, _, domain = delivery.recipient.email.rpartition("@")
     message["To"] = Address(display_name=delivery.recipient.name, username=local, domain=domain)
-    message["Date"] = format_datetime(datetime.now().astimezone())
+    message["Date"] = format_datetime(utcnow().astimezone())
     message["Message-ID"] = delivery.message_id
     message.set_content(text)
     message.add_alternative(html, subtype="html")
@@ -237,8 +238,6 @@ def build_message(delivery: Delivery, cache: dict | None = None) -> EmailMessage
 
 def requeue_failed(competition_id: int, period: str) -> int:
     """By hand (the CLI): queue the failed deliveries of a month again, interrupted ones included."""
-    from ..types import utcnow
-
     result = db.session.execute(
         update(Delivery).where(Delivery.competition_id == competition_id, Delivery.period == period,
                                Delivery.status == "failed")

@@ -5,9 +5,10 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
+from ..clock import utcnow
 from ..competitions.models import Section
 from ..extensions import db
-from ..types import UTCDateTime, utcnow
+from ..types import UTCDateTime
 
 
 class Recipient(db.Model):

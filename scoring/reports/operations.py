@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
+from ..clock import utcnow
 from ..competitions.models import Competition
 from ..extensions import db, upsert_insert
-from ..types import utcnow
 from .models import Delivery, Recipient
 
 

@@ -7,12 +7,12 @@ from sqlalchemy import select
 from ..api import PageArgs, Problem, paginate
 from ..audit.operations import record
 from ..auth.access import roles
+from ..clock import utcnow
 from ..competitions.operations import find_section, get_competition
 from ..extensions import db
 from ..periods.models import Period
 from ..periods.operations import current_key
 from ..standings.operations import leaderboard, resolve_period
-from ..types import utcnow
 from . import exports, render
 from .models import Delivery, Recipient
 from .operations import queue_reports

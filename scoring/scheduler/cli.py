@@ -7,12 +7,12 @@ from __future__ import annotations
 
 import logging
 import signal
-from datetime import UTC
 
 import click
 from flask import current_app
 from flask.cli import with_appcontext
 
+from ..clock import utcnow
 from .jobs import JOBS, run_job
 
 log = logging.getLogger(__name__)
@@ -49,7 +49,7 @@ def scheduler_command(once):
 
     for name in JOBS:
         scheduler.add_job(job(name), "interval", seconds=interval, id=name, name=name, max_instances=1, coalesce=True,
-                          misfire_grace_time=interval, next_run_time=_now())
+                          misfire_grace_time=interval, next_run_time=utcnow())
 
     def stop(signum, _frame):
         log.info("signal %s: stopping the scheduler", signum)
@@ -62,8 +62,3 @@ def scheduler_command(once):
     except (KeyboardInterrupt, SystemExit):
         pass
 
-
-def _now():
-    from datetime import datetime
-
-    return datetime.now(UTC)

@@ -13,11 +13,11 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..clock import utcnow
 from ..competitions.models import Competition
 from ..extensions import db, upsert_insert
 from ..periods.models import Period, PeriodEvent
 from ..periods.operations import close_period, current_key, ensure_periods, previous_key
-from ..types import utcnow
 from .models import Heartbeat, JobClaim
 
 log = logging.getLogger(__name__)

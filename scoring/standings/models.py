@@ -6,8 +6,9 @@ from decimal import Decimal
 from sqlalchemy import Date, ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
+from ..clock import utcnow
 from ..extensions import db
-from ..types import Points, UTCDateTime, utcnow
+from ..types import Points, UTCDateTime
 
 
 class SubjectTally(db.Model):

@@ -15,11 +15,11 @@ from threading import Lock
 from sqlalchemy import bindparam, func, select
 
 from ..api import Problem
+from ..clock import utcnow
 from ..competitions.models import Competition, Section, Team
 from ..extensions import db
 from ..periods.models import Period
 from ..periods.operations import current_key, latest_snapshot, previous_key
-from ..types import utcnow
 from ..vetoes.models import Veto, VetoRevocation
 from . import engine
 from .models import DailyStanding, SubjectTally

@@ -7,9 +7,9 @@ from flask_smorest import Blueprint
 
 from ..api import Problem
 from ..auth.access import READERS, check_competition, roles
+from ..clock import utcnow
 from ..competitions.operations import get_competition
 from ..fields import Pattern, Strict
-from ..types import utcnow
 from .operations import BOARDS, board_stamp, history, leaderboard_body, resolve_period
 
 blp = Blueprint("standings", __name__, url_prefix="/api/v1/competitions/<int:cid>",

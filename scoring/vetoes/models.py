@@ -6,9 +6,10 @@ from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
+from ..clock import utcnow
 from ..competitions.models import Section, Team
 from ..extensions import db
-from ..types import UTCDateTime, utcnow
+from ..types import UTCDateTime
 
 
 class Veto(db.Model):
