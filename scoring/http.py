@@ -46,7 +46,8 @@ def init_app(app: Flask, api=None) -> None:
         # PostgreSQL text cannot hold NUL, and no database stores half a surrogate pair: refuse both,
         # the same on either database, before anything is stored.
         if "\x00" in request.full_path or "%00" in request.query_string.decode("latin-1"):
-            return problem_response(422, "Text must not contain NUL characters.")
+            return problem_response(422, "Text must not contain NUL characters.",
+                                    {"url": ["Must not contain NUL characters."]})
         if not request.is_json:
             return None
         # Whatever the framing (Content-Length or chunked): the body as it will be decoded. Only a body
@@ -60,7 +61,8 @@ def init_app(app: Flask, api=None) -> None:
             except ValueError:
                 return problem_response(400, "The body is not valid JSON in UTF-8.")
             if not _storable(document):
-                return problem_response(422, "Text must not contain NUL characters or unpaired surrogates.")
+                return problem_response(422, "Text must not contain NUL characters or unpaired surrogates.",
+                                        {"body": ["Must not contain NUL characters or unpaired surrogates."]})
         return None
 
     @app.after_request
