@@ -1,5 +1,17 @@
-"""Fixtures: `app`, `client` and `runner` as in the Flask tutorial, plus a small competition, tokens
-per role, and `live_server` (a real gunicorn on a free port against the same database).
+"""Fixtures shared by the whole suite.
+
+- `app`, `client`, `runner`: as in the Flask tutorial, on a database with empty tables.
+- `world`: a small competition (three sections, three teams) and a token per role.
+- `api`: the API as the tests use it (post, void, veto, close, boards … each asserting its status, and
+  `api.problem()` for the problem+json shape, `api.stored()` for "nothing stored changed").
+- `login`: POST /api/v1/auth/token for a username and password.
+- `months`: this, last and next month (Asia/Shanghai) from the service's clock, and an `observed_at` in each.
+- `clock`: moves the service's clock (time-machine). A test or module whose story is set on fixed dates
+  marks itself `@pytest.mark.time_machine("2026-11-27T10:00:00+08:00")`, which sets the clock before
+  `app` and `world` exist. Tests against real processes (`LiveServer`, scheduler processes) cannot be
+  moved this way: they take their months from `months` on the real clock.
+- `live_server`: a real gunicorn on a free port against the same database; `browser` and `page`: Debian's
+  chromium driven by Playwright.
 
 The suite runs on SQLite (a file per session) and, when TEST_DATABASE_URL is set, on PostgreSQL.
 The schema comes from the migrations, once per session; each test starts from empty tables.
@@ -14,13 +26,17 @@ import sys
 import time
 import urllib.request
 import uuid
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import create_engine, text
+from sqlalchemy import create_engine, select, text
 from sqlalchemy.engine import make_url
 
 from scoring import create_app
+from scoring.clock import utcnow
 from scoring.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -155,7 +171,12 @@ class World:
                 self.tokens[name], _ = issue_token(user)
             db.session.commit()
 
-    def headers(self, who: str = "admin") -> dict:
+    def headers(self, who: str | None = "admin") -> dict:
+        """The Authorization header of one of the world's people; none for None, a token never issued for "bad"."""
+        if who is None:
+            return {}
+        if who == "bad":
+            return {"Authorization": "Bearer not-a-token-0123456789"}
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
     def url(self, path: str = "") -> str:
@@ -167,43 +188,210 @@ def world(app) -> World:
     return World(app)
 
 
+# -- the clock and the months around it --------------------------------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")  # the world's competition keeps the default zone
+
+
+class Clock:
+    """The service's clock (scoring.clock) moved by time-machine; it keeps ticking from where it is put."""
+
+    def __init__(self, machine):
+        self.machine = machine
+
+    def move_to(self, when: datetime | str) -> None:
+        self.machine.move_to(when)
+
+    def shift(self, delta: timedelta) -> None:
+        self.machine.shift(delta)
+
+    def now(self) -> datetime:
+        """Now in the competition's zone."""
+        return utcnow().astimezone(SHANGHAI)
+
+
 @pytest.fixture
-def months() -> dict[str, str]:
-    """This month, last month and the one before in the test competition's zone, from today's clock,
-    and `now` (an observed_at inside this month that has passed); `observed(months, key)` is a moment
-    inside any of them."""
-    from datetime import UTC, datetime, timedelta
-    from zoneinfo import ZoneInfo
-
-    now = datetime.now(UTC).astimezone(ZoneInfo("Asia/Shanghai"))
-    this = now.replace(day=1)
-    last = (this - timedelta(days=1)).replace(day=1)
-    before = (last - timedelta(days=1)).replace(day=1)
-    return {"this": this.strftime("%Y-%m"), "last": last.strftime("%Y-%m"), "before": before.strftime("%Y-%m"),
-            "now": now.isoformat(timespec="seconds")}
+def clock(time_machine) -> Clock:
+    """`clock.move_to("2027-01-01T00:10:00+08:00")`, `clock.shift(timedelta(days=1))`. To set the clock before
+    `app` and `world` exist, mark the test `@pytest.mark.time_machine(…)` instead."""
+    return Clock(time_machine)
 
 
-def observed(months: dict[str, str], key: str) -> str:
-    """A moment inside the month `key` (YYYY-MM) that has already passed."""
-    return months["now"] if key == months["this"] else f"{key}-15T10:00:00+08:00"
+def month_key(year: int, month: int) -> str:
+    year, month = year + (month - 1) // 12, (month - 1) % 12 + 1
+    return f"{year:04d}-{month:02d}"
 
 
-def entry(**overrides) -> dict:
-    """An entry as a tablet sends it; override any field."""
-    body = {
-        "client_id": str(uuid.uuid4()),
-        "section": "LJ-01",
-        "team": None,
-        "criterion": "safety",
-        "item": "S1",
-        "kind": "deduction",
-        "points": 1,
-        "observed_at": "2026-11-02T10:15:00+08:00",
-        "note": "未戴安全帽",
-        "location": None,
-    }
-    body.update(overrides)
-    return body
+@dataclass(frozen=True)
+class Months:
+    """Month keys (`YYYY-MM`) around the moment it was made, in the competition's zone, and times in them."""
+
+    now: datetime  # aware, Asia/Shanghai
+
+    @property
+    def this(self) -> str:
+        return self.ago(0)
+
+    @property
+    def last(self) -> str:
+        return self.ago(1)
+
+    @property
+    def next(self) -> str:
+        return self.ago(-1)
+
+    @property
+    def year(self) -> str:
+        """This month's year, `YYYY`."""
+        return self.this[:4]
+
+    def ago(self, months: int) -> str:
+        """The key of the month `months` before this one (negative: after)."""
+        return month_key(self.now.year, self.now.month - months)
+
+    def at(self, key: str, day: int = 15, hour: int = 10, minute: int = 0) -> str:
+        """A moment of month `key` on the competition's calendar, as a tablet writes `observed_at`."""
+        return datetime(int(key[:4]), int(key[5:]), day, hour, minute, tzinfo=SHANGHAI).isoformat()
+
+    def observed_at(self, key: str | None = None) -> str:
+        """An `observed_at` inside month `key` (this month by default) that a tablet may send now: the 15th at
+        10:00, or, in this month before then, the current minute. Next month's is beyond the 24 h of slack."""
+        key = key or self.this
+        moment = self.at(key)
+        if key == self.this:
+            moment = min(datetime.fromisoformat(moment), self.now.replace(second=0, microsecond=0)).isoformat()
+        return moment
+
+    def day(self, key: str | None = None) -> date:
+        """The day of `observed_at(key)`."""
+        return datetime.fromisoformat(self.observed_at(key)).date()
+
+
+@pytest.fixture
+def months() -> Months:
+    """This, last and next month from the service's clock (moved or not) when the test starts."""
+    return Months(utcnow().astimezone(SHANGHAI))
+
+
+# -- the API as the tests use it ----------------------------------------------------------------------
+
+PROBLEM = "application/problem+json"
+
+
+class Api:
+    """The service through the test client. Each call asserts its answer — the documented success unless
+    `status=` names another; an error must then be a well-formed problem — and returns the JSON body."""
+
+    def __init__(self, app, client, world: World, months: Months):
+        self.app, self.client, self.world, self.months = app, client, world, months
+
+    def entry(self, month: str | None = None, **overrides) -> dict:
+        """An entry as a tablet sends it, observed in `month` (this month by default); override any field."""
+        body = {
+            "client_id": str(uuid.uuid4()),
+            "section": "LJ-01",
+            "team": None,
+            "criterion": "safety",
+            "item": "S1",
+            "kind": "deduction",
+            "points": 1,
+            "observed_at": self.months.observed_at(month),
+            "note": "未戴安全帽",
+            "location": None,
+        }
+        body.update(overrides)
+        return body
+
+    def answer(self, response, status: int = 200):
+        """The JSON of `response` after checking its status (and, for an error, the problem shape)."""
+        if status >= 400:
+            return self.problem(response, status)
+        assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:2000])
+        return response.get_json()
+
+    def problem(self, response, status: int, *fields: str) -> dict:
+        """The response is an RFC 9457 problem with `status`; on 422 its errors name each of `fields`."""
+        assert response.status_code == status, (response.status_code, response.get_data(as_text=True)[:2000])
+        assert response.mimetype == PROBLEM, response.mimetype
+        body = response.get_json(force=True)
+        assert {"type", "title", "status", "detail"} <= set(body), body
+        assert body["status"] == status and body["detail"], body
+        text = response.get_data(as_text=True)
+        assert "Traceback" not in text and 'File "' not in text
+        if status == 422:
+            assert isinstance(body.get("errors"), dict) and body["errors"], body
+        for field in fields:
+            assert field in body["errors"], (field, body["errors"])
+        return body
+
+    def stored(self) -> dict[str, list[tuple]]:
+        """Every row of every table, ordered: two dumps are equal when nothing stored changed."""
+        with self.app.app_context():
+            dump = {}
+            for table in db.metadata.sorted_tables:
+                rows = db.session.execute(select(table)).all()
+                dump[table.name] = sorted(tuple(map(repr, row)) for row in rows)
+            db.session.remove()
+            return dump
+
+    def get(self, path: str, who: str | None = "admin", status: int = 200):
+        """GET a path of the world's competition (`/entries?status=late`); the response, its status checked."""
+        response = self.client.get(self.world.url(path), headers=self.world.headers(who))
+        self.answer(response, status)
+        return response
+
+    def post(self, body: dict | None = None, who: str | None = "admin", status: int = 201, month: str | None = None,
+             **fields) -> dict:
+        """POST one entry: `body` as given, or `entry(month, **fields)`."""
+        body = self.entry(month, **fields) if body is None else body
+        return self.answer(self.client.post(self.world.url("/entries"), json=body, headers=self.world.headers(who)),
+                           status)
+
+    def void(self, entry_id: int, who: str | None = "admin", reason: str = "录入错误", status: int = 200) -> dict:
+        return self.answer(self.client.post(f"/api/v1/entries/{entry_id}/void", json={"reason": reason},
+                                            headers=self.world.headers(who)), status)
+
+    def veto(self, section: str = "LJ-01", period: str | None = None, reason: str = "发生一般安全事故",
+             team: str | None = None, who: str | None = "admin", status: int = 201, **fields) -> dict:
+        body = {"section": section, "team": team, "period": period or self.months.this, "reason": reason, **fields}
+        return self.answer(self.client.post(self.world.url("/vetoes"), json=body, headers=self.world.headers(who)),
+                           status)
+
+    def revoke(self, veto_id: int, reason: str = "复核后撤销", who: str | None = "admin", status: int = 200) -> dict:
+        return self.answer(self.client.post(self.world.url(f"/vetoes/{veto_id}/revoke"), json={"reason": reason},
+                                            headers=self.world.headers(who)), status)
+
+    def close(self, key: str, who: str | None = "admin", status: int = 200) -> dict:
+        return self.answer(self.client.post(self.world.url(f"/periods/{key}/close"), headers=self.world.headers(who)),
+                           status)
+
+    def reopen(self, key: str, reason: str = "补录迟到数据", who: str | None = "admin", status: int = 200) -> dict:
+        return self.answer(self.client.post(self.world.url(f"/periods/{key}/reopen"), json={"reason": reason},
+                                            headers=self.world.headers(who)), status)
+
+    def board(self, period: str | None = None, kind: str = "sections", who: str = "viewer") -> dict:
+        """The leaderboard of `period` (this month by default) as served."""
+        return self.get(f"/leaderboard?board={kind}&period={period or self.months.this}", who).get_json()
+
+    def rows(self, period: str | None = None, kind: str = "sections", who: str = "viewer") -> dict[str, dict]:
+        """The board's rows by subject code."""
+        return {row["code"]: row for row in self.board(period, kind, who)["rows"]}
+
+    def audit(self, query: str = "") -> list[dict]:
+        return self.get(f"/audit{query}").get_json()
+
+
+@pytest.fixture
+def api(app, client, world, months) -> Api:
+    return Api(app, client, world, months)
+
+
+@pytest.fixture
+def login(client):
+    """`login(username, password, **client_kwargs)`: the answer of POST /api/v1/auth/token."""
+    def login(username: str, password: str, **kwargs):
+        return client.post("/api/v1/auth/token", json={"username": username, "password": password}, **kwargs)
+    return login
 
 
 # -- Debian's chromium, through Playwright -------------------------------------------------------------
@@ -222,6 +410,20 @@ def browser():
         browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield browser
         browser.close()
+
+
+@pytest.fixture
+def page(browser):
+    """A fresh 1920×1080 page in Chinese and Shanghai time; `page.console_errors` collects script errors and CSP
+    violations."""
+    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai")
+    page = context.new_page()
+    page.console_errors = []
+    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
+    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
+    yield page
+    context.close()
 
 
 # -- a real gunicorn -----------------------------------------------------------------------------

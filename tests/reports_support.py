@@ -8,7 +8,7 @@ from decimal import Decimal
 from email import policy
 
 from aiosmtpd.controller import Controller
-from conftest import entry, free_port
+from conftest import free_port
 from openpyxl import load_workbook
 
 from scoring.competitions.models import Competition
@@ -22,56 +22,48 @@ NOTE_LJ02_BONUS = "钢筋加工工艺创新获表扬"
 VETO_REASON = "发生一般安全生产责任事故"
 
 
-def post(client, world, who="admin", **fields):
-    r = client.post(world.url("/entries"), json=entry(**fields), headers=world.headers(who))
-    assert r.status_code == 201, r.get_json()
-    return r.get_json()
+def seed_months(api, app) -> str:
+    """The month before last closed (LJ-01 first, then LJ-03, LJ-02); last month with entries, a veto and daily
+    snapshots on its 4th, 11th and 20th, left open: tests close it (which queues the report). Returns its key."""
+    months, month = api.months, api.months.last
+    before = months.at(months.ago(2), 15, 9)
+    api.post(who="sup1", points=1, observed_at=before, note="上月检查")
+    api.post(who="sup2", section="LJ-02", points=3, observed_at=before, note="上月检查")
+    api.post(who="sup2", section="LJ-03", points=2, observed_at=before, note="上月检查")
+    api.close(months.ago(2))
+    api.post(who="sup1", points=5, note=NOTE_LJ01, observed_at=months.at(month, 3, 9))
+    api.post(who="sup2", section="LJ-02", criterion="environment", item="E1", points=0.5, note=NOTE_LJ02,
+             observed_at=months.at(month, 3, 10))
+    api.post(who="sup2", section="LJ-03", team="TJD-3", criterion="quality", item="Q1", points=1.25,
+             note="混凝土表面蜂窝麻面", observed_at=months.at(month, 4, 10))
+    snapshot(api, app, 4)
+    api.post(who="sup1", team="TJD-1", criterion="schedule", item="P1", points=2, note="节点滞后三天",
+             observed_at=months.at(month, 10, 10))
+    api.post(who="sup2", section="LJ-02", criterion="quality", item=None, kind="bonus", points=1.5,
+             note=NOTE_LJ02_BONUS, observed_at=months.at(month, 11, 10))
+    snapshot(api, app, 11)
+    api.veto("LJ-03", period=month, reason=VETO_REASON)
+    snapshot(api, app, 20)
+    return month
 
 
-def snapshot(app, world, day: date) -> None:
+def snapshot(api, app, day: int) -> None:
+    """The daily standings of last month's `day`, as the scheduler takes them."""
+    month = api.months.last
     with app.app_context():
-        take_daily_snapshot(db.session.get(Competition, world.cid), day)
+        take_daily_snapshot(db.session.get(Competition, api.world.cid), date(int(month[:4]), int(month[5:]), day))
         db.session.commit()
 
 
-def close(client, world, key: str) -> None:
-    r = client.post(world.url(f"/periods/{key}/close"), headers=world.headers())
-    assert r.status_code == 200, r.get_json()
+def title(month: str) -> str:
+    """The report's title for a month: 市大外环五比五赛 2026年11月 月度考核通报."""
+    return f"市大外环五比五赛 {month[:4]}年{int(month[5:])}月 月度考核通报"
 
 
-def seed_months(client, world, app) -> None:
-    """October closed (LJ-01 first, then LJ-03, LJ-02), November with entries, a veto, daily snapshots.
-    November is left open; tests close it (which queues the report)."""
-    oct_ = "2026-10-15T09:00:00+08:00"
-    post(client, world, "sup1", points=1, observed_at=oct_, note="十月检查")
-    post(client, world, "sup2", section="LJ-02", points=3, observed_at=oct_, note="十月检查")
-    post(client, world, "sup2", section="LJ-03", points=2, observed_at=oct_, note="十月检查")
-    close(client, world, "2026-10")
-    post(client, world, "sup1", points=5, note=NOTE_LJ01, observed_at="2026-11-03T09:00:00+08:00")
-    post(client, world, "sup2", section="LJ-02", criterion="environment", item="E1", points=0.5, note=NOTE_LJ02,
-         observed_at="2026-11-03T10:00:00+08:00")
-    post(client, world, "sup2", section="LJ-03", team="TJD-3", criterion="quality", item="Q1", points=1.25,
-         note="混凝土表面蜂窝麻面", observed_at="2026-11-04T10:00:00+08:00")
-    snapshot(app, world, date(2026, 11, 4))
-    post(client, world, "sup1", team="TJD-1", criterion="schedule", item="P1", points=2, note="节点滞后三天",
-         observed_at="2026-11-10T10:00:00+08:00")
-    post(client, world, "sup2", section="LJ-02", criterion="quality", item=None, kind="bonus", points=1.5,
-         note=NOTE_LJ02_BONUS, observed_at="2026-11-11T10:00:00+08:00")
-    snapshot(app, world, date(2026, 11, 11))
-    r = client.post(world.url("/vetoes"), json={"section": "LJ-03", "period": "2026-11", "reason": VETO_REASON},
-                    headers=world.headers())
-    assert r.status_code == 201, r.get_json()
-    snapshot(app, world, date(2026, 11, 20))
-
-
-def add_recipients(client, world, *recipients) -> list[dict]:
-    made = []
-    for mail, name, scope in recipients:
-        r = client.post(world.url("/recipients"), json={"email": mail, "name": name, "scope": scope},
-                        headers=world.headers())
-        assert r.status_code == 201, r.get_json()
-        made.append(r.get_json())
-    return made
+def add_recipients(api, *recipients) -> list[dict]:
+    return [api.answer(api.client.post(api.world.url("/recipients"), json={"email": mail, "name": name, "scope": scope},
+                                       headers=api.world.headers()), 201)
+            for mail, name, scope in recipients]
 
 
 class Sink:

@@ -1,32 +1,23 @@
 """The audit trail (CONTRACT.md §3 "Audit"), and the rule behind it: a rejected request changes
 nothing stored — no entry, veto, tally, period or audit event."""
 import pytest
-from conftest import entry
-from core_support import assert_problem, dump_tables, headers_for
 
 TABLET = {"User-Agent": "ScoreTablet/2.1 (Android 12)"}
 
 
-def audit(client, world, query=""):
-    r = client.get(world.url(f"/audit{query}"), headers=world.headers())
-    assert r.status_code == 200, r.get_json()
-    return r.get_json()
-
-
-def test_every_change_is_recorded_oldest_first_with_who_what_why_and_from_where(client, world):
+def test_every_change_is_recorded_oldest_first_with_who_what_why_and_from_where(client, world, api, months):
     h = {**world.headers("sup1"), **TABLET}
-    posted = client.post(world.url("/entries"), json=entry(points=2), headers=h).get_json()
-    client.post(world.url("/entries"), json={"entries": [entry(), entry()]}, headers=h)
+    posted = client.post(world.url("/entries"), json=api.entry(points=2), headers=h).get_json()
+    client.post(world.url("/entries"), json={"entries": [api.entry(), api.entry()]}, headers=h)
     client.post(f"/api/v1/entries/{posted['id']}/void", json={"reason": "重复录入"}, headers=h)
-    veto = client.post(world.url("/vetoes"), json={"section": "LJ-02", "period": "2026-11", "reason": "安全事故"},
-                       headers=world.headers()).get_json()
+    veto = api.veto("LJ-02", reason="安全事故")
     client.post(world.url(f"/vetoes/{veto['id']}/revoke"), json={"reason": "复核撤销"}, headers=world.headers())
-    client.post(world.url("/periods/2026-10/close"), headers=world.headers())
-    client.post(world.url("/periods/2026-10/reopen"), json={"reason": "补录"}, headers=world.headers())
+    client.post(world.url(f"/periods/{months.last}/close"), headers=world.headers())
+    client.post(world.url(f"/periods/{months.last}/reopen"), json={"reason": "补录"}, headers=world.headers())
     client.post("/api/v1/users", json={"username": "office2", "role": "viewer"}, headers=world.headers())
     client.post("/api/v1/auth/token/revoke", headers=world.headers("viewer"))
 
-    events = audit(client, world, "?per_page=500")
+    events = api.audit("?per_page=500")
     actions = [e["action"] for e in events]
     setup = ["competition.created"] + ["section.created"] * 3 + ["team.created"] * 3 + \
         ["user.created", "token.created"] * 5
@@ -46,58 +37,57 @@ def test_every_change_is_recorded_oldest_first_with_who_what_why_and_from_where(
     assert by_action["token.revoked"]["actor"] == "viewer"
 
 
-def test_filters_and_pagination(client, world):
-    client.post(world.url("/entries"), json=entry(), headers=world.headers("sup1"))
-    client.post(world.url("/entries"), json=entry(section="LJ-02"), headers=world.headers("sup2"))
-    assert [e["actor"] for e in audit(client, world, "?action=entry.posted")] == ["sup1", "sup2"]
-    assert [e["action"] for e in audit(client, world, "?actor=sup2")] == ["entry.posted"]  # the CLI made its token
-    assert len(audit(client, world, "?actor=sup2&action=entry.posted")) == 1
-    everything = audit(client, world, "?per_page=500")
+def test_filters_and_pagination(client, world, api):
+    api.post(who="sup1")
+    api.post(section="LJ-02", who="sup2")
+    assert [e["actor"] for e in api.audit("?action=entry.posted")] == ["sup1", "sup2"]
+    assert [e["action"] for e in api.audit("?actor=sup2")] == ["entry.posted"]  # the CLI made its token
+    assert len(api.audit("?actor=sup2&action=entry.posted")) == 1
+    everything = api.audit("?per_page=500")
     last = everything[-1]
-    since = audit(client, world, "?since=" + last["at"].replace("+", "%2B"))
+    since = api.audit("?since=" + last["at"].replace("+", "%2B"))
     assert since[-1] == last and all(e["at"] >= last["at"] for e in since)
-    assert audit(client, world, "?since=2100-01-01T00:00:00%2B08:00") == []
+    assert api.audit("?since=2100-01-01T00:00:00%2B08:00") == []
     page = client.get(world.url("/audit?per_page=5&page=2"), headers=world.headers())
     assert page.get_json() == everything[5:10] and page.headers["X-Total-Count"] == str(len(everything))
-    assert_problem(client.get(world.url("/audit?since=2026-11-01T00:00:00"), headers=world.headers()), 422, "since")
+    api.problem(client.get(world.url("/audit?since=2026-11-01T00:00:00"), headers=world.headers()), 422, "since")
 
 
 @pytest.mark.parametrize("who,status", [("sup1", 403), ("viewer", 403), ("wall", 403), (None, 401), ("bad", 401)])
-def test_only_admin_reads_the_audit(client, world, who, status):
-    assert_problem(client.get(world.url("/audit"), headers=headers_for(world, who)), status)
+def test_only_admin_reads_the_audit(api, who, status):
+    api.get("/audit", who=who, status=status)
 
 
-def test_no_endpoint_edits_or_deletes_the_audit(client, world):
+def test_no_endpoint_edits_or_deletes_the_audit(client, world, api):
     for method in ("put", "patch", "delete", "post"):
-        assert_problem(getattr(client, method)(world.url("/audit"), json={}, headers=world.headers()), 405)
-    event_id = audit(client, world)[0]["id"]
+        api.problem(getattr(client, method)(world.url("/audit"), json={}, headers=world.headers()), 405)
+    event_id = api.audit()[0]["id"]
     for method in ("put", "patch", "delete", "get"):
         r = getattr(client, method)(world.url(f"/audit/{event_id}"), json={}, headers=world.headers())
         assert r.status_code in (404, 405)
 
 
-def test_rejected_requests_change_nothing_stored(app, client, world):
+def test_rejected_requests_change_nothing_stored(client, world, api, months):
     """Some state first (entries, a void, a veto, a closed month), then a series of rejected requests."""
     sup1, sup2, admin = world.headers("sup1"), world.headers("sup2"), world.headers()
-    kept = entry(points=2, team="TJD-1")
-    stored = client.post(world.url("/entries"), json=kept, headers=sup1).get_json()
-    voided = client.post(world.url("/entries"), json=entry(), headers=sup1).get_json()
-    october = client.post(world.url("/entries"), json=entry(observed_at="2026-10-08T08:00:00+08:00"),
-                          headers=sup1).get_json()
-    client.post(f"/api/v1/entries/{voided['id']}/void", json={"reason": "错"}, headers=sup1)
-    veto = client.post(world.url("/vetoes"), json={"section": "LJ-02", "period": "2026-11", "reason": "事故"},
-                       headers=admin).get_json()
-    client.post(world.url(f"/vetoes/{veto['id']}/revoke"), json={"reason": "撤"}, headers=admin)
-    assert client.post(world.url("/periods/2026-10/close"), headers=admin).status_code == 200
-    before = dump_tables(app)
+    kept = api.entry(points=2, team="TJD-1")
+    stored = api.post(kept, who="sup1")
+    voided = api.post(who="sup1")
+    last_month = api.post(observed_at=months.at(months.last, 8, 8), who="sup1")
+    api.void(voided["id"], who="sup1", reason="错")
+    veto = api.veto("LJ-02", reason="事故")
+    api.revoke(veto["id"], reason="撤")
+    api.close(months.last)
+    before = api.stored()
+    entry = api.entry
 
     entries_url = world.url("/entries")
     rejected = [
         (422, "post", entries_url, sup1, entry(points=1.005)),
-        (422, "post", entries_url, sup1, entry(observed_at="2026-11-30T10:00:00")),
+        (422, "post", entries_url, sup1, entry(observed_at=months.observed_at()[:19])),  # no offset
         (422, "post", entries_url, sup1, entry(team="TJD-2")),
         (422, "post", entries_url, sup1, entry(item="P1")),
-        (422, "post", entries_url, sup1, entry(observed_at="2026-12-15T10:00:00+08:00")),  # a month not begun
+        (422, "post", entries_url, sup1, entry(month=months.next)),  # a month not begun
         (422, "post", entries_url, sup1, {"entries": [entry()] * 501}),
         (409, "post", entries_url, sup1, {**kept, "points": 3}),
         (403, "post", entries_url, sup2, entry()),
@@ -106,12 +96,12 @@ def test_rejected_requests_change_nothing_stored(app, client, world):
         (400, "post", entries_url, sup1, b'{"client_id": "abc", "points": 1'),
         (409, "post", f"/api/v1/entries/{voided['id']}/void", admin, {"reason": "again"}),
         (403, "post", f"/api/v1/entries/{stored['id']}/void", sup2, {"reason": "not mine"}),
-        (403, "post", f"/api/v1/entries/{october['id']}/void", sup1, {"reason": "closed month"}),
+        (403, "post", f"/api/v1/entries/{last_month['id']}/void", sup1, {"reason": "closed month"}),
         (404, "post", "/api/v1/entries/999999/void", admin, {"reason": "none"}),
         (422, "post", f"/api/v1/entries/{stored['id']}/void", admin, {}),
-        (422, "post", world.url("/vetoes"), admin, {"section": "LJ-01", "team": "TJD-3", "period": "2026-11",
+        (422, "post", world.url("/vetoes"), admin, {"section": "LJ-01", "team": "TJD-3", "period": months.this,
                                                     "reason": "x"}),
-        (403, "post", world.url("/vetoes"), sup1, {"section": "LJ-01", "period": "2026-11", "reason": "x"}),
+        (403, "post", world.url("/vetoes"), sup1, {"section": "LJ-01", "period": months.this, "reason": "x"}),
         (409, "post", world.url(f"/vetoes/{veto['id']}/revoke"), admin, {"reason": "again"}),
         (409, "post", world.url("/sections"), admin, {"code": "LJ-01", "name": "x", "start_km": 0, "end_km": 1,
                                                       "contractor": "c"}),
@@ -119,13 +109,13 @@ def test_rejected_requests_change_nothing_stored(app, client, world):
         (422, "post", "/api/v1/competitions", admin, {"name": "x", "organizer": "y", "criteria": []}),
         (409, "post", "/api/v1/users", admin, {"username": "sup1", "role": "viewer"}),
         (403, "post", "/api/v1/users", sup1, {"username": "sneaky", "role": "admin"}),
-        (409, "post", world.url("/periods/2026-11/reopen"), admin, {"reason": "not closed"}),
-        (403, "post", world.url("/periods/2026-10/reopen"), sup1, {"reason": "let me"}),
+        (409, "post", world.url(f"/periods/{months.this}/reopen"), admin, {"reason": "not closed"}),
+        (403, "post", world.url(f"/periods/{months.last}/reopen"), sup1, {"reason": "let me"}),
         (405, "delete", world.url("/entries"), admin, None),
         (400, "post", world.url("/vetoes"), admin, b"\xff"),
     ]
     for status, method, url, headers, body in rejected:
         kwargs = {"data": body, "content_type": "application/json"} if isinstance(body, bytes) else {"json": body}
         r = getattr(client, method)(url, headers=headers, **kwargs)
-        assert_problem(r, status)
-    assert dump_tables(app) == before
+        api.problem(r, status)
+    assert api.stored() == before

@@ -6,7 +6,7 @@ import json
 import os
 
 import pytest
-from conftest import ROOT, _postgres_url, entry
+from conftest import ROOT, _postgres_url
 from flask_migrate import upgrade
 
 from scoring import create_app
@@ -14,44 +14,38 @@ from scoring.extensions import db
 from scoring.standings import operations as standings_operations
 
 
-def build_history(client, world) -> None:
-    """A closed month with a late entry and a void, an open month with a veto and a revoked veto."""
-    post = lambda who, **kw: client.post(world.url("/entries"), json=entry(**kw), headers=world.headers(who))  # noqa: E731
-    october = "2026-10-{:02d}T09:00:00+08:00"
+def build_history(api) -> None:
+    """A closed month (the month before last) with a late entry and a void, an open month (last month) with a
+    veto and a revoked veto."""
+    months, closed, open_ = api.months, api.months.ago(2), api.months.last
     for day, (who, section, team, item, points) in enumerate([
         ("sup1", "LJ-01", "TJD-1", "S1", 1.5), ("sup2", "LJ-02", None, "S2", 0.25),
         ("sup2", "LJ-03", "TJD-3", "S1", 3), ("sup1", "LJ-01", None, "S2", 0.05),
     ], 1):
-        assert post(who, section=section, team=team, item=item, points=points,
-                    observed_at=october.format(day)).status_code == 201
-    bonus = post("sup2", section="LJ-02", team="TJD-2", criterion="quality", item=None, kind="bonus", points=2,
-                 observed_at=october.format(9), note="<b>样板</b> '; DROP TABLE entries; --")
-    assert bonus.status_code == 201
-    assert client.post(world.url("/periods/2026-10/close"), headers=world.headers()).status_code == 200
-    late = post("sup1", section="LJ-01", item="S1", points=4, observed_at=october.format(30))
-    assert late.get_json()["status"] == "late"
-    november = "2026-11-{:02d}T10:00:00+08:00"
-    first = post("sup1", section="LJ-01", team="TJD-1", item="Q1", criterion="quality", points=2,
-                 observed_at=november.format(3))
-    post("sup2", section="LJ-02", item="E1", criterion="environment", points=1.1, observed_at=november.format(4))
-    post("sup2", section="LJ-03", item="P1", criterion="schedule", points=0.3, observed_at=november.format(5))
-    assert client.post(f"/api/v1/entries/{first.get_json()['id']}/void", json={"reason": "录错了标段"},
-                       headers=world.headers("sup1")).status_code == 200
-    veto = client.post(world.url("/vetoes"), json={"section": "LJ-03", "period": "2026-11", "reason": "发生安全事故"},
-                       headers=world.headers())
-    assert veto.status_code == 201
-    lifted = client.post(world.url("/vetoes"), json={"section": "LJ-02", "period": "2026-11", "reason": "误报"},
-                         headers=world.headers())
-    assert client.post(world.url(f"/vetoes/{lifted.get_json()['id']}/revoke"), json={"reason": "核实无事故"},
-                       headers=world.headers()).status_code == 200
+        api.post(who=who, section=section, team=team, item=item, points=points, observed_at=months.at(closed, day, 9))
+    api.post(who="sup2", section="LJ-02", team="TJD-2", criterion="quality", item=None, kind="bonus", points=2,
+             observed_at=months.at(closed, 9, 9), note="<b>样板</b> '; DROP TABLE entries; --")
+    api.close(closed)
+    late = api.post(who="sup1", section="LJ-01", item="S1", points=4, observed_at=months.at(closed, 28, 9))
+    assert late["status"] == "late"
+    first = api.post(who="sup1", section="LJ-01", team="TJD-1", item="Q1", criterion="quality", points=2,
+                     observed_at=months.at(open_, 3))
+    api.post(who="sup2", section="LJ-02", item="E1", criterion="environment", points=1.1,
+             observed_at=months.at(open_, 4))
+    api.post(who="sup2", section="LJ-03", item="P1", criterion="schedule", points=0.3,
+             observed_at=months.at(open_, 5))
+    api.void(first["id"], who="sup1", reason="录错了标段")
+    api.veto("LJ-03", period=open_, reason="发生安全事故")
+    lifted = api.veto("LJ-02", period=open_, reason="误报")
+    api.revoke(lifted["id"], reason="核实无事故")
 
 
-def observe(client, world) -> dict:
+def observe(client, world, months) -> dict:
     """What users see: every board, the entries, the vetoes, the periods and the audit trail."""
     standings_operations._cache.clear()  # boards must come from this database, not from memory
     seen = {}
     for board in ("sections", "teams"):
-        for period in ("2026-10", "2026-11", "2026"):
+        for period in (months.ago(2), months.last, months.last[:4]):
             r = client.get(world.url(f"/leaderboard?board={board}&period={period}"), headers=world.headers("viewer"))
             body = r.get_json()
             body.pop("generated_at")
@@ -83,11 +77,11 @@ def second_database(database_url, tmp_path):
         db.engine.dispose()
 
 
-def test_restore_gives_back_the_same_boards_entries_and_audit(app, client, runner, world, second_database,
+def test_restore_gives_back_the_same_boards_entries_and_audit(client, runner, world, api, months, second_database,
                                                                tmp_path):
-    build_history(client, world)
-    before = observe(client, world)
-    assert before["board sections 2026-10"]["status"] == "closed"
+    build_history(api)
+    before = observe(client, world, months)
+    assert before[f"board sections {months.ago(2)}"]["status"] == "closed"
     assert len(before["/audit?per_page=500"]) > 20
 
     path = tmp_path / "scoring.backup.jsonl"
@@ -102,14 +96,14 @@ def test_restore_gives_back_the_same_boards_entries_and_audit(app, client, runne
 
     restored = second_database.test_cli_runner().invoke(args=["restore", str(path)])
     assert restored.exit_code == 0, restored.output
-    after = observe(second_database.test_client(), world)
+    after = observe(second_database.test_client(), world, months)
     etags = [key for key in before if key.startswith("etag ")]
     assert {k: v for k, v in after.items() if k not in etags} == {k: v for k, v in before.items() if k not in etags}
     # The same boards under new ETags: what the original served after the backup is never "not modified".
     assert all(after[key] != before[key] for key in etags)
 
     # The restored database goes on: new ids follow the restored ones (sequences reset on PostgreSQL).
-    fresh = second_database.test_client().post(world.url("/entries"), json=entry(), headers=world.headers("sup1"))
+    fresh = second_database.test_client().post(world.url("/entries"), json=api.entry(), headers=world.headers("sup1"))
     assert fresh.status_code == 201, fresh.get_json()
     assert fresh.get_json()["id"] > max(e["id"] for e in before["/entries?per_page=500"])
 
@@ -126,9 +120,8 @@ def test_restore_refuses_a_database_that_holds_data(app, runner, world, tmp_path
         assert db.session.query(User).count() == 5  # nothing doubled, nothing lost
 
 
-def test_restore_refuses_a_truncated_file_and_changes_nothing(app, client, runner, world, second_database,
-                                                              tmp_path):
-    client.post(world.url("/entries"), json=entry(), headers=world.headers("sup1"))
+def test_restore_refuses_a_truncated_file_and_changes_nothing(runner, api, second_database, tmp_path):
+    api.post(who="sup1")
     path = tmp_path / "backup.jsonl"
     assert runner.invoke(args=["backup", str(path)]).exit_code == 0
     lines = path.read_text(encoding="utf-8").splitlines()
@@ -157,7 +150,7 @@ def test_backup_runs_as_a_command(app, world, database_url, tmp_path):
     assert json.loads(path.read_text(encoding="utf-8").splitlines()[-1])["rows"]["users"] == 5
 
 
-def test_restore_carries_the_photos(client, runner, world, second_database, tmp_path):
+def test_restore_carries_the_photos(client, runner, world, api, second_database, tmp_path):
     """Photos kept in the database (the default store) are in the backup, and come back byte for byte."""
     import photo_support
 
@@ -167,9 +160,7 @@ def test_restore_carries_the_photos(client, runner, world, second_database, tmp_
                            headers={**world.headers("sup1"), "Content-Type": "image/jpeg"})
 
     ids = [send(client, seed).get_json()["id"] for seed in (1, 2)]
-    posted = client.post(world.url("/entries"), json=entry(chainage="K7+300", photos=ids),
-                         headers=world.headers("sup1"))
-    assert posted.status_code == 201
+    api.post(who="sup1", chainage="K7+300", photos=ids)
     files = {(i, size): client.get(f"/api/v1/photos/{i}?size={size}", headers=world.headers("viewer")).data
              for i in ids for size in ("full", "thumb")}
 

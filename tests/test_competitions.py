@@ -3,8 +3,7 @@ conventions every endpoint shares (§2): problem+json errors, pagination, the Op
 import copy
 
 import pytest
-from conftest import competition_body
-from core_support import PROBLEM, assert_problem, headers_for
+from conftest import PROBLEM, competition_body
 
 URL = "/api/v1/competitions"
 
@@ -75,10 +74,10 @@ INVALID_COMPETITIONS = {
 
 
 @pytest.mark.parametrize("case", INVALID_COMPETITIONS, ids=list(INVALID_COMPETITIONS))
-def test_invalid_competition_is_a_422_naming_the_rule(client, world, case):
+def test_invalid_competition_is_a_422_naming_the_rule(client, world, case, api):
     body, field, words = INVALID_COMPETITIONS[case]
     r = client.post(URL, json=body, headers=world.headers())
-    problem = assert_problem(r, 422, field)
+    problem = api.problem(r, 422, field)
     if words:
         assert words in " ".join(str(m) for m in _flat(problem["errors"][field])), problem
     assert client.get(URL, headers=world.headers()).headers["X-Total-Count"] == "1"
@@ -96,12 +95,12 @@ def _flat(messages):
 
 
 @pytest.mark.parametrize("who,status", [("sup1", 403), ("viewer", 403), ("wall", 403), (None, 401), ("bad", 401)])
-def test_only_admin_creates_competitions_sections_and_teams(client, world, who, status):
-    headers = headers_for(world, who)
+def test_only_admin_creates_competitions_sections_and_teams(client, world, who, status, api):
+    headers = world.headers(who)
     section = {"code": "LJ-09", "name": "九标段", "start_km": 100, "end_km": 110, "contractor": "中铁"}
     team = {"code": "TJD-9", "name": "九标突击队", "leader": "张三", "section": "LJ-01"}
     for url, body in ((URL, competition_body()), (world.url("/sections"), section), (world.url("/teams"), team)):
-        problem = assert_problem(client.post(url, json=body, headers=headers), status)
+        problem = api.problem(client.post(url, json=body, headers=headers), status)
         if status == 401:
             assert client.post(url, json=body, headers=headers).headers["WWW-Authenticate"].startswith("Bearer")
         else:
@@ -111,29 +110,29 @@ def test_only_admin_creates_competitions_sections_and_teams(client, world, who, 
 
 
 @pytest.mark.parametrize("path", ["", "/1", "/1/sections", "/1/teams"])
-def test_display_token_reads_no_competition_data(client, world, path):
-    assert_problem(client.get(URL + path.replace("/1", f"/{world.cid}"), headers=world.headers("wall")), 403)
-    assert_problem(client.get(URL + path.replace("/1", f"/{world.cid}")), 401)
+def test_display_token_reads_no_competition_data(client, world, path, api):
+    api.problem(client.get(URL + path.replace("/1", f"/{world.cid}"), headers=world.headers("wall")), 403)
+    api.problem(client.get(URL + path.replace("/1", f"/{world.cid}")), 401)
 
 
-def test_sections(client, world):
+def test_sections(client, world, api):
     body = {"code": "LJ-04", "name": "四标段", "start_km": 45.5, "end_km": 60.25, "contractor": "中铁十局"}
     r = client.post(world.url("/sections"), json=body, headers=world.headers())
     assert r.status_code == 201, r.get_json()
     assert r.get_json() | {"id": 0} == {**body, "id": 0, "chainage": "K45+500–K60+250"}
     listed = client.get(world.url("/sections"), headers=world.headers("sup1"))
     assert [s["code"] for s in listed.get_json()] == ["LJ-01", "LJ-02", "LJ-03", "LJ-04"]
-    assert_problem(client.post(world.url("/sections"), json=body, headers=world.headers()), 409)
+    api.problem(client.post(world.url("/sections"), json=body, headers=world.headers()), 409)
     for bad, field in (({**body, "code": "LJ-05", "end_km": 40}, "end_km"),
                        ({**body, "code": "LJ 05"}, "code"),
                        ({**body, "code": "LJ-05", "start_km": -1}, "start_km"),
                        ({**body, "code": "LJ-05", "lanes": 4}, "lanes"),
                        ({k: v for k, v in body.items() if k != "contractor"} | {"code": "LJ-05"}, "contractor")):
-        assert_problem(client.post(world.url("/sections"), json=bad, headers=world.headers()), 422, field)
+        api.problem(client.post(world.url("/sections"), json=bad, headers=world.headers()), 422, field)
     assert client.get(world.url("/sections"), headers=world.headers()).headers["X-Total-Count"] == "4"
 
 
-def test_teams(client, world):
+def test_teams(client, world, api):
     body = {"code": "TJD-4", "name": "四标党员突击队", "leader": "赵六", "section": "LJ-02"}
     r = client.post(world.url("/teams"), json=body, headers=world.headers())
     assert r.status_code == 201
@@ -142,26 +141,26 @@ def test_teams(client, world):
     assert [(t["code"], t["section"]) for t in listed] == [("TJD-1", "LJ-01"), ("TJD-2", "LJ-02"),
                                                           ("TJD-3", "LJ-03"), ("TJD-4", "LJ-02")]
     assert listed[0]["leader"] == "徐大军"
-    assert_problem(client.post(world.url("/teams"), json=body, headers=world.headers()), 409)
-    assert_problem(client.post(world.url("/teams"), json={**body, "code": "TJD-5", "section": "LJ-99"},
+    api.problem(client.post(world.url("/teams"), json=body, headers=world.headers()), 409)
+    api.problem(client.post(world.url("/teams"), json={**body, "code": "TJD-5", "section": "LJ-99"},
                                headers=world.headers()), 422, "section")
-    assert_problem(client.post(world.url("/teams"), json={**body, "code": "TJD-5", "size": 12},
+    api.problem(client.post(world.url("/teams"), json={**body, "code": "TJD-5", "size": 12},
                                headers=world.headers()), 422, "size")
 
 
-def test_a_section_of_another_competition_is_unknown(client, world):
+def test_a_section_of_another_competition_is_unknown(client, world, api):
     other = client.post(URL, json=competition_body(name="另一赛"), headers=world.headers()).get_json()
     team = {"code": "TJD-1", "name": "x", "leader": "y", "section": "LJ-01"}
-    assert_problem(client.post(f"{URL}/{other['id']}/teams", json=team, headers=world.headers()), 422, "section")
+    api.problem(client.post(f"{URL}/{other['id']}/teams", json=team, headers=world.headers()), 422, "section")
     assert client.get(f"{URL}/{other['id']}/sections", headers=world.headers()).get_json() == []
 
 
 @pytest.mark.parametrize("path", ["/999", "/999/sections", "/999/teams", "/999/entries", "/999/vetoes", "/999/audit"])
-def test_unknown_competition_is_a_404(client, world, path):
-    assert_problem(client.get(URL + path, headers=world.headers()), 404)
+def test_unknown_competition_is_a_404(client, world, path, api):
+    api.problem(client.get(URL + path, headers=world.headers()), 404)
 
 
-def test_pagination_headers(client, world):
+def test_pagination_headers(client, world, api):
     for n in range(4, 10):
         client.post(world.url("/sections"), headers=world.headers(),
                     json={"code": f"LJ-{n:02d}", "name": "x", "start_km": n, "end_km": n + 1, "contractor": "c"})
@@ -174,17 +173,17 @@ def test_pagination_headers(client, world):
     last = client.get(world.url("/sections?page=3&per_page=4"), headers=world.headers())
     assert [s["code"] for s in last.get_json()] == ["LJ-09"] and 'rel="next"' not in last.headers["Link"]
     for bad in ("per_page=501", "per_page=0", "page=0", "page=x"):
-        assert_problem(client.get(world.url(f"/sections?{bad}"), headers=world.headers()), 422)
+        api.problem(client.get(world.url(f"/sections?{bad}"), headers=world.headers()), 422)
 
 
-def test_error_shapes(client, world):
-    assert_problem(client.get("/api/v1/nowhere", headers=world.headers()), 404)
+def test_error_shapes(client, world, api):
+    api.problem(client.get("/api/v1/nowhere", headers=world.headers()), 404)
     r = client.delete(URL, headers=world.headers())
-    assert_problem(r, 405)
+    api.problem(r, 405)
     assert "POST" in r.headers["Allow"]
     for raw in (b'{"name": ', b"\xff\xfe", b"[1, 2"):
         r = client.post(URL, data=raw, content_type="application/json", headers=world.headers())
-        assert_problem(r, 400)
+        api.problem(r, 400)
     r = client.post(URL, json=[1, 2], headers=world.headers())
     assert r.status_code in (400, 422) and r.mimetype == PROBLEM
     r = client.post(URL, data=b"[" * 100000 + b"]" * 100000, content_type="application/json",

@@ -12,13 +12,13 @@ from scoring.periods.models import Period
 from scoring.vetoes.models import Veto
 
 
-def login(client, username, password):
-    r = client.post("/api/v1/auth/token", json={"username": username, "password": password})
+def signed_in(login, username, password) -> dict:
+    r = login(username, password)
     assert r.status_code == 200, r.get_json()
     return {"Authorization": f"Bearer {r.get_json()['token']}"}
 
 
-def test_demo_holds_the_articles_competition(app, runner):
+def test_demo_holds_the_articles_competition(app, runner, login, months):
     result = runner.invoke(args=["demo"])
     assert result.exit_code == 0, result.output
     assert "wall display" in result.output and "/wall/1?token=" in result.output
@@ -35,22 +35,23 @@ def test_demo_holds_the_articles_competition(app, runner):
         assert all(a.end_km == b.start_km for a, b in zip(sections, sections[1:], strict=False))
         xu = db.session.scalar(select(Team).where(Team.leader == "徐大军"))
         assert xu.section.name.endswith("顾官屯镇段")
-        months = db.session.scalars(select(Entry.period).distinct()).all()
-        assert len(months) == 3
+        periods = db.session.scalars(select(Entry.period).distinct()).all()
+        assert len(periods) == 3
         assert db.session.scalar(select(func.count()).where(Entry.status == "void")) >= 1
         assert db.session.scalar(select(func.count()).where(Entry.status == "late")) >= 1
         assert db.session.scalar(select(func.count()).where(Entry.kind == "bonus")) >= 3
         assert db.session.scalar(select(func.count()).select_from(Veto)) >= 1
         closed = db.session.scalars(select(Period).where(Period.status == "closed")).all()
         assert len(closed) == 2 and any(p.flag_section_id for p in closed)
-    boards_show_ranks_movement_veto_and_flags(app, app.test_client())
-    supervisor_posts_and_voids(app, app.test_client())
-    recent_findings_carry_photos(app, app.test_client())
+    boards_show_ranks_movement_veto_and_flags(app, login)
+    supervisor_posts_and_voids(app, login, months)
+    recent_findings_carry_photos(app, login)
 
 
-def boards_show_ranks_movement_veto_and_flags(app, client):
+def boards_show_ranks_movement_veto_and_flags(app, login):
     saved = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())
-    headers = login(client, "lishurong", saved["passwords"]["lishurong"])
+    headers = signed_in(login, "lishurong", saved["passwords"]["lishurong"])
+    client = app.test_client()
     board = client.get("/api/v1/competitions/1/leaderboard?board=sections", headers=headers).get_json()
     rows = board["rows"]
     assert rows[0]["rank"] == 1
@@ -67,11 +68,13 @@ def test_demo_if_empty_leaves_a_loaded_database_alone(app, runner, world):
         assert db.session.scalar(select(func.count()).select_from(Competition)) == 1
 
 
-def supervisor_posts_and_voids(app, client):
+def supervisor_posts_and_voids(app, login, months):
+    """A supervisor posts in the running month (open in the demo) and voids it."""
     saved = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())
-    headers = login(client, "jianli-a", saved["passwords"]["jianli-a"])
+    headers = signed_in(login, "jianli-a", saved["passwords"]["jianli-a"])
+    client = app.test_client()
     body = {"client_id": "demo-test-1", "section": "LJ-03", "team": "TJD-03", "criterion": "environment",
-            "item": "E1", "kind": "deduction", "points": 0.5, "observed_at": "2026-11-20T09:00:00+08:00",
+            "item": "E1", "kind": "deduction", "points": 0.5, "observed_at": months.observed_at(),
             "note": "裸土未覆盖"}
     r = client.post("/api/v1/competitions/1/entries", json=body, headers=headers)
     assert r.status_code == 201
@@ -82,10 +85,11 @@ def supervisor_posts_and_voids(app, client):
     assert r.status_code == 403
 
 
-def recent_findings_carry_photos(app, client):
+def recent_findings_carry_photos(app, login):
     """Every entry names its stake within its section; the recent findings show a photo of the sign."""
     saved = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())
-    headers = login(client, "lishurong", saved["passwords"]["lishurong"])
+    headers = signed_in(login, "lishurong", saved["passwords"]["lishurong"])
+    client = app.test_client()
     entries = client.get("/api/v1/competitions/1/entries?per_page=500", headers=headers).get_json()
     sections = {s["code"]: s for s in client.get("/api/v1/competitions/1/sections", headers=headers).get_json()}
     for e in entries:

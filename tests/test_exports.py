@@ -4,14 +4,12 @@ from __future__ import annotations
 import csv
 import io
 
-from conftest import entry
 from reports_support import (
     NOTE_LJ01,
     NOTE_LJ02_BONUS,
     VETO_REASON,
     as_number,
     board_matches,
-    close,
     seed_months,
     sheet_rows,
     workbook,
@@ -25,42 +23,34 @@ def read_csv(data: bytes) -> list[list[str]]:
     return list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
 
 
-def get(client, world, path, who="admin"):
-    r = client.get(world.url(path), headers=world.headers(who))
-    assert r.status_code == 200, r.get_data(as_text=True)
-    return r
-
-
-def test_standings_exports_equal_the_leaderboard(client, world, app):
-    seed_months(client, world, app)
-    client.post(world.url("/entries"), json=entry(section="LJ-02", points=0.1, observed_at="2026-11-20T09:00:00+08:00"),
-                headers=world.headers("sup2"))  # 0.1 + 0.2-style decimals stay exact
-    for period in ("2026-10", "2026-11", "2026"):
+def test_standings_exports_equal_the_leaderboard(app, api, months):
+    month = seed_months(api, app)
+    api.post(section="LJ-02", points=0.1, observed_at=months.at(month, 20, 9), who="sup2")  # decimals stay exact
+    for period in (months.ago(2), month, month[:4]):
         for board in ("sections", "teams"):
-            want = get(client, world, f"/leaderboard?board={board}&period={period}").get_json()
-            r = get(client, world, f"/exports/standings.csv?board={board}&period={period}", "viewer")
+            want = api.get(f"/leaderboard?board={board}&period={period}").get_json()
+            r = api.get(f"/exports/standings.csv?board={board}&period={period}", "viewer")
             assert r.mimetype == "text/csv"
             assert f"standings-{board}-{period}.csv" in r.headers["Content-Disposition"]
             board_matches([tuple(row) for row in read_csv(r.data)], want, CODES)
-            r = get(client, world, f"/exports/standings.xlsx?board={board}&period={period}", "viewer")
+            r = api.get(f"/exports/standings.xlsx?board={board}&period={period}", "viewer")
             title = "标段排名" if board == "sections" else "突击队排名"
             board_matches(sheet_rows(workbook(r.data), title), want, CODES)
-    rows = read_csv(get(client, world, "/exports/standings.csv?period=2026-11").data)
+    rows = read_csv(api.get(f"/exports/standings.csv?period={month}").data)
     assert [r[14] for r in rows if r[1] == "LJ-03"] == [VETO_REASON]
     assert [as_number(r[3]) for r in rows if r[1] == "LJ-02"] == [as_number("100.9")]
 
 
-def test_entries_exports_list_every_entry_of_the_month(client, world, app):
-    seed_months(client, world, app)
-    listed = get(client, world, "/entries?period=2026-11&per_page=500").get_json()
+def test_entries_exports_list_every_entry_of_the_month(app, api):
+    month = seed_months(api, app)
+    listed = api.get(f"/entries?period={month}&per_page=500").get_json()
     void = listed[0]
-    assert client.post(f"/api/v1/entries/{void['id']}/void", json={"reason": "重复录入"},
-                       headers=world.headers()).status_code == 200
-    close(client, world, "2026-11")
-    late = client.post(world.url("/entries"), json=entry(note="结账后补录"), headers=world.headers("sup1")).get_json()
+    api.void(void["id"], reason="重复录入")
+    api.close(month)
+    late = api.post(month=month, note="结账后补录", who="sup1")
     assert late["status"] == "late"
-    csv_rows = read_csv(get(client, world, "/exports/entries.csv?period=2026-11", "viewer").data)
-    xlsx_rows = sheet_rows(workbook(get(client, world, "/exports/entries.xlsx?period=2026-11").data), "计分明细")
+    csv_rows = read_csv(api.get(f"/exports/entries.csv?period={month}", "viewer").data)
+    xlsx_rows = sheet_rows(workbook(api.get(f"/exports/entries.xlsx?period={month}").data), "计分明细")
     for rows in (csv_rows, [[("" if v is None else v) for v in row] for row in xlsx_rows]):
         header, *body = rows
         assert header[:8] == ["编号", "时间", "标段", "突击队", "考核内容", "细则", "类型", "分值"]
@@ -73,18 +63,18 @@ def test_entries_exports_list_every_entry_of_the_month(client, world, app):
         assert by_id[void["id"]][10] == "已作废" and by_id[void["id"]][11] == "重复录入"
         assert by_id[late["id"]][10] == "逾期（未计分）"
         assert {NOTE_LJ01, NOTE_LJ02_BONUS} <= {row[8] for row in body}
-    assert csv_rows[1][1].startswith("2026-11-0")  # local time of the competition, to the minute
+    assert csv_rows[1][1].startswith(f"{month}-0")  # local time of the competition, to the minute
 
 
-def test_export_roles_and_bad_arguments(client, world):
+def test_export_roles_and_bad_arguments(client, world, months):
     for path in ("/exports/entries.csv", "/exports/entries.xlsx", "/exports/standings.csv", "/exports/standings.xlsx"):
         assert client.get(world.url(path)).status_code == 401
         assert client.get(world.url(path), headers=world.headers("sup1")).status_code == 403
         assert client.get(world.url(path), headers=world.headers("wall")).status_code == 403
         assert client.get(world.url(path), headers=world.headers("viewer")).status_code == 200
     for path, status in (("/exports/entries.csv?period=2026", 422), ("/exports/entries.csv?period=2026-13", 422),
-                         ("/exports/standings.csv?board=crews", 422), ("/exports/standings.xlsx?period=2030-01", 404),
-                         ("/exports/standings.csv?period=soon", 422)):
+                         ("/exports/standings.csv?board=crews", 422), ("/exports/standings.csv?period=soon", 422),
+                         (f"/exports/standings.xlsx?period={months.next}", 404)):
         r = client.get(world.url(path), headers=world.headers())
         assert r.status_code == status, path
         assert r.mimetype == "application/problem+json"

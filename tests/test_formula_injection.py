@@ -14,7 +14,6 @@ from decimal import Decimal, InvalidOperation
 from email import message_from_bytes, policy
 
 import pytest
-from conftest import entry, observed
 from openpyxl import load_workbook
 from sqlalchemy import select, update
 
@@ -33,33 +32,24 @@ def typed(lead: str, what: str = "") -> str:
     return f'{lead}HYPERLINK("http://evil.example/x","点此{what}")'
 
 
-def ok(response, status=200):
-    assert response.status_code == status, response.get_data(as_text=True)[:1000]
-    return response
-
-
 @pytest.fixture
-def planted(app, client, world, months):
+def planted(app, client, world, api, months):
     """Last month: a section and a team named, an entry noted, an entry voided and a team vetoed with
     each leading character; LJ-01 fell from first to second (movement -1). Last month is closed, so
     its report is queued for a recipient."""
     admin = world.headers()
-    last, before = months["last"], months["before"]
+    last, before = months.last, months.ago(2)
     for i, lead in enumerate(LEADS):
         name = typed(lead, "名") if lead in ONE_LINE else f"F-{i}"
-        ok(client.post(world.url("/sections"), json={"code": f"F-{i}", "name": name, "start_km": 100 + i,
-                                                     "end_km": 101 + i, "contractor": "承包商"}, headers=admin), 201)
-        ok(client.post(world.url("/teams"), json={"code": f"G-{i}", "name": name, "leader": "队长",
-                                                  "section": f"F-{i}"}, headers=admin), 201)
-        at = observed(months, last)
-        ok(client.post(world.url("/entries"), json=entry(section=f"F-{i}", team=f"G-{i}", note=typed(lead, "注"),
-                                                         observed_at=at), headers=admin), 201)
-        wrong = ok(client.post(world.url("/entries"), json=entry(section=f"F-{i}", observed_at=at), headers=admin),
-                   201).get_json()
-        ok(client.post(f"/api/v1/entries/{wrong['id']}/void", json={"reason": typed(lead, "废")}, headers=admin))
-        reason = typed(lead, "否") if lead in ONE_LINE else "事故"
-        ok(client.post(world.url("/vetoes"), json={"section": f"F-{i}", "team": f"G-{i}", "period": last,
-                                                   "reason": reason}, headers=admin), 201)
+        api.answer(client.post(world.url("/sections"), json={"code": f"F-{i}", "name": name, "start_km": 100 + i,
+                                                             "end_km": 101 + i, "contractor": "承包商"},
+                               headers=admin), 201)
+        api.answer(client.post(world.url("/teams"), json={"code": f"G-{i}", "name": name, "leader": "队长",
+                                                          "section": f"F-{i}"}, headers=admin), 201)
+        api.post(month=last, section=f"F-{i}", team=f"G-{i}", note=typed(lead, "注"))
+        wrong = api.post(month=last, section=f"F-{i}")
+        api.void(wrong["id"], reason=typed(lead, "废"))
+        api.veto(f"F-{i}", team=f"G-{i}", period=last, reason=typed(lead, "否") if lead in ONE_LINE else "事故")
     with app.app_context():  # rows stored before single-line fields were enforced
         for i, lead in enumerate(LEADS):
             if lead not in ONE_LINE:
@@ -72,11 +62,10 @@ def planted(app, client, world, months):
         db.session.commit()
     for month, section, points in ((before, "LJ-01", 1), (before, "LJ-02", 2), (last, "LJ-01", 2.5),
                                    (last, "LJ-02", 1)):
-        ok(client.post(world.url("/entries"), json=entry(section=section, points=points,
-                                                         observed_at=observed(months, month)), headers=admin), 201)
-    ok(client.post(world.url("/recipients"), json={"email": "leader@example.org", "name": "指挥部", "scope": "all"},
-                   headers=admin), 201)
-    ok(client.post(world.url(f"/periods/{last}/close"), headers=admin))
+        api.post(month=month, section=section, points=points)
+    api.answer(client.post(world.url("/recipients"), json={"email": "leader@example.org", "name": "指挥部",
+                                                           "scope": "all"}, headers=admin), 201)
+    api.close(last)
     return last
 
 
@@ -120,25 +109,22 @@ def movement_of(rows, code: str):
     return next(row[header.index("升降")] for row in rows if row[1] == code)
 
 
-def get(client, world, path) -> bytes:
-    return ok(client.get(world.url(path), headers=world.headers("viewer"))).data
-
-
 NOTES = [typed(lead, "注") for lead in LEADS]
 VOIDS = [typed(lead, "废") for lead in LEADS]
 NAMES = [typed(lead, "名") for lead in LEADS]
 VETOES = [typed(lead, "否") for lead in LEADS]
 
 
-def test_entries_exports_keep_notes_and_void_reasons_as_text(client, world, planted):
-    check_csv(get(client, world, f"/exports/entries.csv?period={planted}"), NOTES + VOIDS)
-    check_xlsx(get(client, world, f"/exports/entries.xlsx?period={planted}"), NOTES + VOIDS)
+def test_entries_exports_keep_notes_and_void_reasons_as_text(api, planted):
+    check_csv(api.get(f"/exports/entries.csv?period={planted}", "viewer").data, NOTES + VOIDS)
+    check_xlsx(api.get(f"/exports/entries.xlsx?period={planted}", "viewer").data, NOTES + VOIDS)
 
 
-def test_standings_exports_keep_names_and_veto_reasons_as_text_and_numbers_as_numbers(client, world, planted):
+def test_standings_exports_keep_names_and_veto_reasons_as_text_and_numbers_as_numbers(api, planted):
     for kind in ("sections", "teams"):
-        rows = check_csv(get(client, world, f"/exports/standings.csv?board={kind}&period={planted}"), NAMES + VETOES)
-        sheets = check_xlsx(get(client, world, f"/exports/standings.xlsx?board={kind}&period={planted}"),
+        rows = check_csv(api.get(f"/exports/standings.csv?board={kind}&period={planted}", "viewer").data,
+                         NAMES + VETOES)
+        sheets = check_xlsx(api.get(f"/exports/standings.xlsx?board={kind}&period={planted}", "viewer").data,
                             NAMES + VETOES)
         if kind == "sections":
             assert movement_of(rows, "LJ-01") == "-1" and movement_of(rows, "LJ-02") == "1"
@@ -146,8 +132,8 @@ def test_standings_exports_keep_names_and_veto_reasons_as_text_and_numbers_as_nu
             assert [row[3] for row in rows if row[1] == "LJ-01"] == ["97.5"]
 
 
-def test_the_reports_workbook_served_and_mailed_keeps_typed_text_as_text(app, client, world, planted):
-    served = get(client, world, f"/reports/{planted}?format=xlsx")
+def test_the_reports_workbook_served_and_mailed_keeps_typed_text_as_text(app, api, planted):
+    served = api.get(f"/reports/{planted}?format=xlsx", "viewer").data
     with app.app_context():
         message = build_message(db.session.scalar(select(Delivery)))
         mailed = message_from_bytes(message.as_bytes(), policy=policy.default)

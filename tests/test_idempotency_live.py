@@ -8,21 +8,23 @@ from decimal import Decimal
 
 import pytest
 import requests
-from conftest import CRITERIA, LiveServer, entry
+from conftest import CRITERIA, LiveServer
 
 THREADS = 8
 ENTRIES = 200
 TEAM_OF = {"LJ-01": "TJD-1", "LJ-02": "TJD-2", "LJ-03": "TJD-3"}
 
 
-def the_entries() -> list[dict]:
+def the_entries(api) -> list[dict]:
+    """ENTRIES entries observed last month (on the real clock: the server is another process)."""
     rng = random.Random(20261127)
+    month = api.months.last
     entries = []
     for n in range(ENTRIES):
         criterion, _, _, _, items = rng.choice(CRITERIA)
         section = rng.choice(sorted(TEAM_OF))
         kind = rng.choice(["deduction", "deduction", "deduction", "bonus"])
-        entries.append(entry(
+        entries.append(api.entry(
             client_id=f"tablet-{n % 7}-{n:04d}",
             section=section,
             team=rng.choice([None, TEAM_OF[section]]),
@@ -30,7 +32,7 @@ def the_entries() -> list[dict]:
             item=rng.choice(items)[0] if kind == "deduction" or rng.random() < 0.5 else None,
             kind=kind,
             points=float(Decimal(rng.randint(0, 400)) / 100),
-            observed_at=f"2026-11-{rng.randint(1, 20):02d}T{rng.randint(7, 18):02d}:{rng.randint(0, 59):02d}:00+08:00",
+            observed_at=api.months.at(month, rng.randint(1, 20), rng.randint(7, 18), rng.randint(0, 59)),
             note=f"巡查记录 {n}",
         ))
     return entries
@@ -98,8 +100,8 @@ def server(database_url):
     server.stop()
 
 
-def test_eight_clients_resending_the_same_200_entries_store_each_once(world, server):
-    entries = the_entries()
+def test_eight_clients_resending_the_same_200_entries_store_each_once(world, api, server):
+    entries = the_entries(api)
     url = server.url + world.url("/entries")
     barrier = threading.Barrier(THREADS)
     outcomes, errors = [], []
@@ -129,14 +131,14 @@ def test_eight_clients_resending_the_same_200_entries_store_each_once(world, ser
         got = by_id[e["client_id"]]
         assert (got["section"], got["team"], got["item"], got["kind"], Decimal(str(got["points"]))) == \
             (e["section"], e["team"], e["item"], e["kind"], points(e))
-        assert got["status"] == "counted" and got["period"] == "2026-11"
+        assert got["status"] == "counted" and got["period"] == api.months.last
     audit = requests.get(server.url + world.url("/audit"),
                          params={"action": "entry.posted", "per_page": 1}, headers=admin, timeout=30)
     assert audit.headers["X-Total-Count"] == str(ENTRIES)
 
     want = expected_boards(entries)
     for board in ("sections", "teams"):
-        r = requests.get(server.url + world.url("/leaderboard"), params={"board": board, "period": "2026-11"},
+        r = requests.get(server.url + world.url("/leaderboard"), params={"board": board, "period": api.months.last},
                          headers=admin, timeout=30)
         rows = r.json(parse_float=Decimal)["rows"]
         prefix = "LJ" if board == "sections" else "TJD"
@@ -144,14 +146,14 @@ def test_eight_clients_resending_the_same_200_entries_store_each_once(world, ser
             code: total for code, total in want.items() if code.startswith(prefix)}
 
 
-def test_batches_of_the_same_ids_in_other_orders_at_once_neither_deadlock_nor_fail(world, server):
+def test_batches_of_the_same_ids_in_other_orders_at_once_neither_deadlock_nor_fail(world, api, server):
     """Each batch inserts in one order whatever order it came in; else two of them wait on each
     other's uncommitted rows and PostgreSQL kills one (a deadlock, answered 503)."""
     url = server.url + world.url("/entries")
     headers = {"Authorization": f"Bearer {world.tokens['admin']}"}
     answers = []
     for round_ in range(4):
-        entries = [entry(client_id=f"r{round_}-{i:04d}", points=0.01) for i in range(300)]
+        entries = [api.entry(client_id=f"r{round_}-{i:04d}", points=0.01) for i in range(300)]
         orders = [entries, entries[::-1], entries[150:] + entries[:150], entries[::2] + entries[1::2]]
         barrier = threading.Barrier(len(orders))
 

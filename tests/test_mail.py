@@ -18,21 +18,20 @@ from reports_support import (
     SmtpServer,
     add_recipients,
     board_matches,
-    close,
     seed_months,
     sheet_rows,
+    title,
     workbook,
 )
 from sqlalchemy import select, update
 
+from scoring.clock import utcnow
 from scoring.extensions import db
 from scoring.reports import mail
 from scoring.reports.models import Delivery
 from scoring.scheduler.jobs import run_job
-from scoring.clock import utcnow
 
 CODES = ["quality", "safety", "schedule", "environment", "management"]
-SUBJECT = "市大外环五比五赛 2026年11月 月度考核通报"
 PEOPLE = (("director@example.org", "王主任", "all"), ("lj01@example.org", "一标段项目经理", "LJ-01"),
           ("lj02@example.org", "二标段项目经理", "LJ-02"))
 
@@ -58,47 +57,43 @@ def run_mail(app, now=None) -> int:
             db.session.remove()
 
 
-def deliveries(client, world, period="2026-11") -> dict[str, dict]:
-    r = client.get(world.url(f"/reports/{period}/deliveries"), headers=world.headers())
-    assert r.status_code == 200
-    return {d["email"]: d for d in r.get_json()}
+def deliveries(api, period: str) -> dict[str, dict]:
+    return {d["email"]: d for d in api.get(f"/reports/{period}/deliveries").get_json()}
 
 
-def test_report_arrives_in_chinese_with_both_parts_and_the_workbook(client, world, app, smtp):
+def test_report_arrives_in_chinese_with_both_parts_and_the_workbook(app, api, smtp):
     app.config["SMTP_URL"] = smtp.url
-    seed_months(client, world, app)  # closes October before anyone is on the list
-    add_recipients(client, world, *PEOPLE)
-    close(client, world, "2026-11")  # closing queues the report
-    assert {d["status"] for d in deliveries(client, world).values()} == {"queued"}
+    month = seed_months(api, app)  # closes the month before before anyone is on the list
+    add_recipients(api, *PEOPLE)
+    api.close(month)  # closing queues the report
+    assert {d["status"] for d in deliveries(api, month).values()} == {"queued"}
     assert run_mail(app) == 3
     assert len(smtp.sink.messages) == 3
     message = smtp.sink.to("director@example.org")[0]
-    assert message["Subject"] == SUBJECT
+    assert message["Subject"] == title(month)
     assert message["To"].addresses[0].display_name == "王主任"
     assert message.get_content_type() == "multipart/mixed"
     text = message.get_body(("plain",)).get_content()
     html = message.get_body(("html",)).get_content()
-    assert SUBJECT in text and "【标段排名】" in text and "LJ-02 二标段  总分 101" in text
-    assert SUBJECT in html and "<table" in html and "<script" not in html
+    assert title(month) in text and "【标段排名】" in text and "LJ-02 二标段  总分 101" in text
+    assert title(month) in html and "<table" in html and "<script" not in html
     [attachment] = list(message.iter_attachments())
-    assert attachment.get_filename() == "五比五赛-2026-11.xlsx"
+    assert attachment.get_filename() == f"五比五赛-{month}.xlsx"
     book = workbook(attachment.get_content())
-    board = client.get(world.url("/leaderboard?period=2026-11"), headers=world.headers()).get_json()
-    board_matches(sheet_rows(book, "标段排名"), board, CODES)
-    teams = client.get(world.url("/leaderboard?board=teams&period=2026-11"), headers=world.headers()).get_json()
-    board_matches(sheet_rows(book, "突击队排名"), teams, CODES)
-    shown = deliveries(client, world)
+    board_matches(sheet_rows(book, "标段排名"), api.board(month, who="admin"), CODES)
+    board_matches(sheet_rows(book, "突击队排名"), api.board(month, "teams", who="admin"), CODES)
+    shown = deliveries(api, month)
     assert {d["status"] for d in shown.values()} == {"sent"}
     assert all(d["attempts"] == 1 and d["last_error"] is None and d["sent_at"] for d in shown.values())
     ids = {m["Message-ID"] for m in smtp.sink.messages}
     assert len(ids) == 3 and all(i.startswith("<report.") for i in ids)
 
 
-def test_section_recipient_gets_their_section_and_not_another(client, world, app, smtp):
+def test_section_recipient_gets_their_section_and_not_another(app, api, smtp):
     app.config["SMTP_URL"] = smtp.url
-    seed_months(client, world, app)  # closes October before anyone is on the list
-    add_recipients(client, world, *PEOPLE)
-    close(client, world, "2026-11")
+    month = seed_months(api, app)  # closes the month before before anyone is on the list
+    add_recipients(api, *PEOPLE)
+    api.close(month)
     run_mail(app)
     lj01 = smtp.sink.to("lj01@example.org")[0]
     text, html = lj01.get_body(("plain",)).get_content(), lj01.get_body(("html",)).get_content()
@@ -114,13 +109,13 @@ def test_section_recipient_gets_their_section_and_not_another(client, world, app
     assert "本月全部扣分与加分" not in director
 
 
-def test_asked_twice_and_two_runs_at_once_send_once(client, world, app, smtp):
+def test_asked_twice_and_two_runs_at_once_send_once(client, world, app, smtp, api, months):
     app.config["SMTP_URL"] = smtp.url
-    add_recipients(client, world, *PEOPLE)
-    client.post(world.url("/entries"), json={**_entry()}, headers=world.headers("sup1"))
-    close(client, world, "2026-11")
+    add_recipients(api, *PEOPLE)
+    api.post(who="sup1")
+    api.close(months.this)
     for _ in range(2):
-        r = client.post(world.url("/reports/2026-11/send"), headers=world.headers())
+        r = client.post(world.url(f"/reports/{months.this}/send"), headers=world.headers())
         assert r.status_code == 202 and len(r.get_json()) == 3
     barrier = threading.Barrier(2)
     results, errors = [], []
@@ -140,13 +135,13 @@ def test_asked_twice_and_two_runs_at_once_send_once(client, world, app, smtp):
     assert not errors and sorted(results) in ([0, 3], [1, 2])
     assert run_mail(app, utcnow() + timedelta(hours=2)) == 0
     assert sorted(m["X-Envelope-To"] for m in smtp.sink.messages) == sorted(p[0] for p in PEOPLE)
-    assert {d["status"] for d in deliveries(client, world).values()} == {"sent"}
+    assert {d["status"] for d in deliveries(api, months.this).values()} == {"sent"}
 
 
-def test_two_scheduler_processes_send_once(client, world, app, smtp, database_url):
-    add_recipients(client, world, *PEOPLE)
-    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
-    close(client, world, "2026-11")
+def test_two_scheduler_processes_send_once(client, world, app, smtp, database_url, api, months):
+    add_recipients(api, *PEOPLE)
+    api.post(who="sup1")
+    api.close(months.this)
     env = {**os.environ, "DATABASE_URL": database_url, "SMTP_URL": smtp.url, "LOG_LEVEL": "WARNING"}
     flask = str(Path(sys.executable).parent / "flask")
     processes = [subprocess.Popen([flask, "--app", "wsgi", "scheduler", "--once", "mail"], cwd=ROOT, env=env,
@@ -158,14 +153,14 @@ def test_two_scheduler_processes_send_once(client, world, app, smtp, database_ur
     assert sorted(m["X-Envelope-To"] for m in smtp.sink.messages) == sorted(p[0] for p in PEOPLE)
 
 
-def test_server_down_then_up_each_receives_it_once(client, world, app):
+def test_server_down_then_up_each_receives_it_once(client, world, app, api, months):
     server = SmtpServer(free_port())  # nothing listens there yet
     app.config["SMTP_URL"] = server.url
-    add_recipients(client, world, *PEOPLE[:2])
-    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
-    close(client, world, "2026-11")
+    add_recipients(api, *PEOPLE[:2])
+    api.post(who="sup1")
+    api.close(months.this)
     assert run_mail(app) == 0
-    shown = deliveries(client, world)
+    shown = deliveries(api, months.this)
     assert {d["status"] for d in shown.values()} == {"failed"}
     assert all(d["attempts"] == 1 and "cannot reach the SMTP server" in d["last_error"] for d in shown.values())
     server.start()
@@ -175,20 +170,20 @@ def test_server_down_then_up_each_receives_it_once(client, world, app):
         assert run_mail(app, utcnow() + timedelta(minutes=2)) == 2
         assert run_mail(app, utcnow() + timedelta(hours=3)) == 0
         assert sorted(m["X-Envelope-To"] for m in server.sink.messages) == sorted(p[0] for p in PEOPLE[:2])
-        shown = deliveries(client, world)
+        shown = deliveries(api, months.this)
         assert all(d["status"] == "sent" and d["attempts"] == 2 and d["last_error"] is None for d in shown.values())
     finally:
         server.stop()
 
 
-def test_a_refused_recipient_is_retried_alone(client, world, app, smtp):
+def test_a_refused_recipient_is_retried_alone(client, world, app, smtp, api, months):
     app.config["SMTP_URL"] = smtp.url
-    add_recipients(client, world, *PEOPLE)
-    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    add_recipients(api, *PEOPLE)
+    api.post(who="sup1")
     smtp.sink.refuse.add("lj01@example.org")
-    close(client, world, "2026-11")
+    api.close(months.this)
     assert run_mail(app) == 2
-    shown = deliveries(client, world)
+    shown = deliveries(api, months.this)
     assert shown["lj01@example.org"]["status"] == "failed" and shown["lj01@example.org"]["attempts"] == 1
     assert "550" in shown["lj01@example.org"]["last_error"]
     smtp.sink.refuse.clear()
@@ -196,33 +191,32 @@ def test_a_refused_recipient_is_retried_alone(client, world, app, smtp):
     assert sorted(m["X-Envelope-To"] for m in smtp.sink.messages) == sorted(p[0] for p in PEOPLE)
 
 
-def test_a_reopened_month_holds_its_report_until_closed_again(client, world, app, smtp):
+def test_a_reopened_month_holds_its_report_until_closed_again(client, world, app, smtp, api, months):
     app.config["SMTP_URL"] = smtp.url
-    add_recipients(client, world, *PEOPLE[:1])
-    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
-    close(client, world, "2026-11")
-    r = client.post(world.url("/periods/2026-11/reopen"), json={"reason": "补录漏报扣分"}, headers=world.headers())
-    assert r.status_code == 200
-    client.post(world.url("/entries"), json=_entry(points=4, note="补录"), headers=world.headers("sup1"))
+    add_recipients(api, *PEOPLE[:1])
+    api.post(who="sup1")
+    api.close(months.this)
+    api.reopen(months.this, reason="补录漏报扣分")
+    api.post(points=4, note="补录", who="sup1")
     assert run_mail(app) == 0 and smtp.sink.messages == []
-    assert deliveries(client, world)["director@example.org"]["status"] == "queued"
-    close(client, world, "2026-11")
+    assert deliveries(api, months.this)["director@example.org"]["status"] == "queued"
+    api.close(months.this)
     assert run_mail(app) == 1 and run_mail(app) == 0
     text = smtp.sink.messages[0].get_body(("plain",)).get_content()
     assert "LJ-01 一标段  总分 95" in text  # the figures of the second close
 
 
-def test_gives_up_after_max_attempts(client, world, app, smtp):
+def test_gives_up_after_max_attempts(client, world, app, smtp, api, months):
     app.config["SMTP_URL"] = smtp.url
-    add_recipients(client, world, *PEOPLE[1:2])
-    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
+    add_recipients(api, *PEOPLE[1:2])
+    api.post(who="sup1")
     smtp.sink.refuse.add("lj01@example.org")
-    close(client, world, "2026-11")
+    api.close(months.this)
     now = utcnow()
     for _ in range(mail.MAX_ATTEMPTS + 2):
         run_mail(app, now)
         now += mail.MAX_BACKOFF + timedelta(minutes=1)
-    shown = deliveries(client, world)["lj01@example.org"]
+    shown = deliveries(api, months.this)["lj01@example.org"]
     assert shown["status"] == "failed" and shown["attempts"] == mail.MAX_ATTEMPTS
 
 
@@ -231,62 +225,57 @@ def test_backoff_doubles_up_to_an_hour():
     assert mail.backoff(7) == timedelta(hours=1) and mail.backoff(20) == timedelta(hours=1)
 
 
-def test_interrupted_send_is_not_resent(client, world, app, smtp, runner):
+def test_interrupted_send_is_not_resent(client, world, app, smtp, runner, api, months):
     """A run that died between the SMTP server and the commit: the mail may have gone out, so it is
     not sent again by itself; an admin checks and resends by hand."""
     app.config["SMTP_URL"] = smtp.url
-    add_recipients(client, world, *PEOPLE[:1])
-    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
-    close(client, world, "2026-11")
+    add_recipients(api, *PEOPLE[:1])
+    api.post(who="sup1")
+    api.close(months.this)
     with app.app_context():
         db.session.execute(update(Delivery).values(status="sending", claimed_by="host:1:dead",
                                                    claimed_at=utcnow() - timedelta(minutes=5)))
         db.session.commit()
     assert run_mail(app) == 0  # still within the limit: left alone
-    assert deliveries(client, world)["director@example.org"]["status"] == "queued"  # "sending" shows as queued
+    assert deliveries(api, months.this)["director@example.org"]["status"] == "queued"  # "sending" shows as queued
     assert run_mail(app, utcnow() + timedelta(minutes=20)) == 0
-    shown = deliveries(client, world)["director@example.org"]
+    shown = deliveries(api, months.this)["director@example.org"]
     assert shown["status"] == "failed" and shown["last_error"] == mail.INTERRUPTED
     assert run_mail(app, utcnow() + timedelta(days=2)) == 0
     assert smtp.sink.messages == []
-    result = runner.invoke(args=["reports", "send", "2026-11", "--resend-failed"])
+    result = runner.invoke(args=["reports", "send", months.this, "--resend-failed"])
     assert result.exit_code == 0, result.output
     assert "sent 1 message(s)" in result.output
     assert len(smtp.sink.to("director@example.org")) == 1
 
 
-def test_cli_send_queues_and_sends_once(client, world, app, smtp, runner):
+def test_cli_send_queues_and_sends_once(client, world, app, smtp, runner, api, months):
     app.config["SMTP_URL"] = smtp.url
-    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
-    close(client, world, "2026-11")  # no recipients yet: nothing queued
-    add_recipients(client, world, *PEOPLE[:2])
-    result = runner.invoke(args=["reports", "send", "2026-11"])
+    api.post(who="sup1")
+    api.close(months.this)  # no recipients yet: nothing queued
+    add_recipients(api, *PEOPLE[:2])
+    result = runner.invoke(args=["reports", "send", months.this])
     assert result.exit_code == 0, result.output
     assert "2 new deliveries queued" in result.output and "sent 2 message(s)" in result.output
-    result = runner.invoke(args=["reports", "send", "2026-11"])
+    result = runner.invoke(args=["reports", "send", months.this])
     assert "0 new deliveries queued" in result.output and "sent 0 message(s)" in result.output
     assert len(smtp.sink.messages) == 2
-    result = runner.invoke(args=["reports", "send", "2026-10"])
+    result = runner.invoke(args=["reports", "send", months.last])
     assert result.exit_code != 0 and "not closed" in result.output
 
 
-def test_without_smtp_url_deliveries_stay_queued(client, world, app, caplog):
+def test_without_smtp_url_deliveries_stay_queued(client, world, app, caplog, api, months):
     app.config["SMTP_URL"] = None
     mail._warned_unconfigured = False
-    add_recipients(client, world, *PEOPLE[:1])
-    client.post(world.url("/entries"), json=_entry(), headers=world.headers("sup1"))
-    close(client, world, "2026-11")
+    add_recipients(api, *PEOPLE[:1])
+    api.post(who="sup1")
+    api.close(months.this)
     with caplog.at_level(logging.WARNING, logger="scoring.reports.mail"):
         assert run_mail(app) == 0 and run_mail(app) == 0
     assert [r.getMessage() for r in caplog.records if r.name == "scoring.reports.mail"] == [
         "SMTP_URL is not set: monthly reports stay queued until it is"]
-    shown = deliveries(client, world)["director@example.org"]
+    shown = deliveries(api, months.this)["director@example.org"]
     assert shown["status"] == "queued" and shown["attempts"] == 0
     with app.app_context():
         assert db.session.scalar(select(Delivery.claimed_by)) is None
 
-
-def _entry(**fields):
-    from conftest import entry
-
-    return entry(**fields)

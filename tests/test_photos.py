@@ -15,8 +15,7 @@ import urllib.request
 from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
-from conftest import competition_body, entry, free_port
-from core_support import assert_problem, dump_tables
+from conftest import competition_body, free_port
 from photo_support import QUADRANTS, STORED_AS, camera_exif, card_image, encode, photo, png_of_zeros
 from PIL import Image
 from sqlalchemy import func, select
@@ -180,27 +179,27 @@ def test_a_photo_is_served_full_and_as_a_thumbnail_immutably(client, world):
     assert fetch(client, world, photo_id).data == fetch(client, world, photo_id, who="sup2").data
 
 
-def test_who_may_upload_and_read_photos(client, world):
+def test_who_may_upload_and_read_photos(client, world, api):
     data = photo(seed=3)
     for who in ("viewer", "wall"):
-        assert_problem(upload(client, world, data, who=who), 403)
+        api.problem(upload(client, world, data, who=who), 403)
     other = client.post("/api/v1/competitions", json=competition_body(name="另一个赛"), headers=world.headers())
     r = upload(client, world, data, who="sup1", cid=other.get_json()["id"])
-    assert_problem(r, 403)
+    api.problem(r, 403)
     assert "没有分配标段" in r.get_json()["detail"]
     photo_id = upload(client, world, data).get_json()["id"]
-    assert_problem(client.get(f"/api/v1/photos/{photo_id}"), 401)
-    assert_problem(fetch(client, world, photo_id, who="wall"), 403)
+    api.problem(client.get(f"/api/v1/photos/{photo_id}"), 401)
+    api.problem(fetch(client, world, photo_id, who="wall"), 403)
     for who in ("admin", "sup2", "viewer"):
         assert fetch(client, world, photo_id, who=who).status_code == 200
 
 
-def test_unknown_photos_and_sizes_are_refused(client, world):
+def test_unknown_photos_and_sizes_are_refused(client, world, api):
     photo_id = upload(client, world, photo()).get_json()["id"]
-    assert_problem(fetch(client, world, "0" * 64), 404)
-    assert_problem(fetch(client, world, "not-a-photo"), 404)
-    assert_problem(fetch(client, world, photo_id, size="huge"), 422, "size")
-    assert_problem(upload(client, world, photo(), cid=999), 404)
+    api.problem(fetch(client, world, "0" * 64), 404)
+    api.problem(fetch(client, world, "not-a-photo"), 404)
+    api.problem(fetch(client, world, photo_id, size="huge"), 422, "size")
+    api.problem(upload(client, world, photo(), cid=999), 404)
 
 
 # -- bad input: refused, nothing stored --------------------------------------------------------------
@@ -224,14 +223,14 @@ BAD_UPLOADS = {
 
 
 @pytest.mark.parametrize("case", BAD_UPLOADS)
-def test_bad_uploads_are_refused_with_nothing_stored(app, client, world, case):
+def test_bad_uploads_are_refused_with_nothing_stored(app, client, world, case, api):
     make, content_type, status = BAD_UPLOADS[case]
-    before = dump_tables(app)
-    body = assert_problem(upload(client, world, make(), content_type=content_type), status)
+    before = api.stored()
+    body = api.problem(upload(client, world, make(), content_type=content_type), status)
     if "50 megapixels" in case or "bomb" in case:
         assert "像素过多" in body["detail"]
     assert any("\u4e00" <= ch <= "\u9fff" for ch in body["detail"]), body  # a person reads it: Chinese
-    assert dump_tables(app) == before
+    assert api.stored() == before
 
 
 @pytest.mark.parametrize("kind", ["JPEG", "WEBP"])  # a PNG chunk carries a CRC: damaged, the file is broken
@@ -269,14 +268,14 @@ def test_damaged_photos_are_refused_or_kept_never_a_500(client, world):
     assert answers >= {201, 422}
 
 
-def test_the_photo_limit_leaves_the_json_limit_alone(app, client, world):
+def test_the_photo_limit_leaves_the_json_limit_alone(app, client, world, api):
     """15 MB for a photo does not raise MAX_BODY_BYTES for the JSON API."""
     data = encode(Image.effect_noise((2600, 2600), 80).convert("RGB"), quality=100)
     assert app.config["MAX_CONTENT_LENGTH"] < len(data) < 15 * 1024 * 1024
     big = upload(client, world, data)
     assert big.status_code == 201 and big.get_json()["width"] == 2048
     note = "x" * app.config["MAX_CONTENT_LENGTH"]
-    assert_problem(client.post(world.url("/entries"), json=entry(note=note), headers=world.headers("sup1")), 413)
+    api.problem(client.post(world.url("/entries"), json=api.entry(note=note), headers=world.headers("sup1")), 413)
 
 
 # -- entries with photos and a chainage -------------------------------------------------------------
@@ -286,80 +285,76 @@ def two_photos(client, world) -> list[str]:
     return [upload(client, world, photo(seed=s)).get_json()["id"] for s in (1, 2)]
 
 
-def post(client, world, who="sup1", **fields):
-    return client.post(world.url("/entries"), json=entry(**fields), headers=world.headers(who))
-
-
-def test_an_entry_carries_its_chainage_and_photos_in_order(client, world, two_photos):
+def test_an_entry_carries_its_chainage_and_photos_in_order(client, world, api, two_photos):
     second, first = two_photos
-    r = post(client, world, client_id="tablet-1", chainage="K12+045", photos=[first, second])
-    assert r.status_code == 201, r.get_json()
-    assert r.get_json()["chainage"] == "K12+045" and r.get_json()["photos"] == [first, second]
+    posted = api.post(who="sup1", client_id="tablet-1", chainage="K12+045", photos=[first, second])
+    assert posted["chainage"] == "K12+045" and posted["photos"] == [first, second]
     listed = client.get(world.url("/entries"), headers=world.headers("viewer")).get_json()
     assert [(e["chainage"], e["photos"]) for e in listed] == [("K12+045", [first, second])]
-    plain = post(client, world).get_json()
+    plain = api.post(who="sup1")
     assert plain["chainage"] is None and plain["photos"] == []
 
 
-def test_a_resend_compares_photos_and_chainage(client, world, two_photos):
+def test_a_resend_compares_photos_and_chainage(client, world, api, two_photos):
     a, b = two_photos
-    assert post(client, world, client_id="t-1", chainage="K3+200", photos=[a, b]).status_code == 201
-    same = post(client, world, client_id="t-1", chainage="K003+200", photos=[a.upper(), b])
-    assert same.status_code == 200 and same.get_json()["photos"] == [a, b]
+    first = api.entry(client_id="t-1", chainage="K3+200", photos=[a, b])
+    api.post(first, who="sup1")
+    same = api.post({**first, "chainage": "K003+200", "photos": [a.upper(), b]}, who="sup1", status=200)
+    assert same["photos"] == [a, b]
     for changed in ({"photos": [b, a]}, {"photos": [a]}, {"photos": []}, {"chainage": "K3+201"},
                     {"chainage": None}):
-        body = {"client_id": "t-1", "chainage": "K3+200", "photos": [a, b], **changed}
-        assert_problem(post(client, world, **body), 409)
+        api.post({**first, **changed}, who="sup1", status=409)
     batch = client.post(world.url("/entries"), headers=world.headers("sup1"), json={"entries": [
-        entry(client_id="t-1", chainage="K3+200", photos=[a, b]), entry(client_id="t-1", photos=[a, b]),
-        entry(client_id="t-2", photos=[b]), entry(client_id="t-2", photos=[a])]})
+        first, api.entry(client_id="t-1", photos=[a, b]),
+        api.entry(client_id="t-2", photos=[b]), api.entry(client_id="t-2", photos=[a])]})
     assert [r["status"] for r in batch.get_json()["results"]] == ["duplicate", "conflict", "created", "conflict"]
 
 
 @pytest.mark.parametrize("chainage", ["K15+001", "K45+000", "K99+999"])
-def test_a_chainage_outside_the_section_is_invalid(app, client, world, chainage):
-    before = dump_tables(app)
-    body = assert_problem(post(client, world, section="LJ-01", chainage=chainage), 422, "chainage")
+def test_a_chainage_outside_the_section_is_invalid(api, chainage):
+    before = api.stored()
+    body = api.post(who="sup1", section="LJ-01", chainage=chainage, status=422)
     message = body["errors"]["chainage"][0]
     assert "不在标段 LJ-01 的范围 K0+000–K15+000 内" in message and "outside section LJ-01" in message
-    assert dump_tables(app) == before
+    assert api.stored() == before
 
 
-def test_a_chainage_at_either_end_of_the_section_is_valid(client, world):
+def test_a_chainage_at_either_end_of_the_section_is_valid(api):
     for chainage in ("K15+000", "K30+000"):
-        assert post(client, world, who="sup2", section="LJ-02", chainage=chainage).status_code == 201
+        api.post(who="sup2", section="LJ-02", chainage=chainage)
 
 
 @pytest.mark.parametrize("chainage", ["k1+000", "K1+50", "K1+0500", "K1", "1+000", "K1+000 ", "K+100", 23450])
-def test_a_malformed_chainage_is_invalid(client, world, chainage):
-    body = assert_problem(post(client, world, chainage=chainage), 422, "chainage")
+def test_a_malformed_chainage_is_invalid(api, chainage):
+    body = api.post(who="sup1", chainage=chainage, status=422)
     assert "K23+450" in body["errors"]["chainage"][0]
 
 
-def test_photos_must_be_uploaded_to_the_same_competition_first(app, client, world, two_photos):
+def test_photos_must_be_uploaded_to_the_same_competition_first(client, world, api, two_photos):
     other = client.post("/api/v1/competitions", json=competition_body(name="另一个赛"), headers=world.headers())
     elsewhere = upload(client, world, photo(seed=7), who="admin", cid=other.get_json()["id"]).get_json()["id"]
-    before = dump_tables(app)
+    before = api.stored()
     for photos, fragment in (([two_photos[0], "ab" * 32], "尚未上传"), ([elsewhere], "尚未上传"),
                              ([two_photos[0]] * 2, "只能出现一次"), ([two_photos[0]] * 10, "最多 9 张"),
                              (["not-a-hash"], "SHA-256")):
-        body = assert_problem(post(client, world, photos=photos), 422, "photos")
+        body = api.post(who="sup1", photos=photos, status=422)
         assert fragment in str(body["errors"]["photos"]), body
-    assert dump_tables(app) == before
+    assert api.stored() == before
     nine = [upload(client, world, photo(seed=20 + i)).get_json()["id"] for i in range(9)]
-    assert post(client, world, photos=nine).status_code == 201
+    api.post(who="sup1", photos=nine)
 
 
-def test_exports_and_the_report_show_how_many_photos_an_entry_has(client, world, two_photos):
-    post(client, world, photos=two_photos, note="临边防护缺失", points=2, observed_at="2026-11-05T09:00:00+08:00")
-    post(client, world, note="检查未发现问题", points=0, observed_at="2026-11-06T09:00:00+08:00")
-    csv_text = client.get(world.url("/exports/entries.csv?period=2026-11"), headers=world.headers()).data
+def test_exports_and_the_report_show_how_many_photos_an_entry_has(client, world, api, months, two_photos):
+    month = months.last
+    api.post(who="sup1", photos=two_photos, note="临边防护缺失", points=2, observed_at=months.at(month, 5, 9))
+    api.post(who="sup1", note="检查未发现问题", points=0, observed_at=months.at(month, 6, 9))
+    csv_text = client.get(world.url(f"/exports/entries.csv?period={month}"), headers=world.headers()).data
     header, *rows = list(csv.reader(io.StringIO(csv_text.decode("utf-8-sig"))))
     column = header.index("照片")
     assert {row[header.index("说明")]: row[column] for row in rows} == {"临边防护缺失": "2", "检查未发现问题": "0"}
-    text = client.get(world.url("/reports/2026-11?format=text&scope=LJ-01"), headers=world.headers()).data.decode()
+    text = client.get(world.url(f"/reports/{month}?format=text&scope=LJ-01"), headers=world.headers()).data.decode()
     assert "临边防护缺失（照片 2 张）" in text
-    html = client.get(world.url("/reports/2026-11?scope=LJ-01"), headers=world.headers()).data.decode()
+    html = client.get(world.url(f"/reports/{month}?scope=LJ-01"), headers=world.headers()).data.decode()
     assert ">照片</th>" in html
 
 
@@ -438,7 +433,7 @@ def s3_app(database_url, s3_endpoint, monkeypatch, world):
         db.engine.dispose()
 
 
-def test_with_an_s3_store_the_bytes_live_in_the_bucket(app, client, world, s3_app):
+def test_with_an_s3_store_the_bytes_live_in_the_bucket(app, client, world, s3_app, api):
     s3, bucket = s3_app
     before_switch = upload(client, world, photo(seed=41)).get_json()["id"]  # in the database
     s3_client = s3.test_client()
@@ -456,20 +451,19 @@ def test_with_an_s3_store_the_bytes_live_in_the_bucket(app, client, world, s3_ap
     assert opened(fetch(s3_client, world, photo_id, "thumb").data).size == (320, 213)
     # Photos stored in the database before PHOTO_STORE was switched are still served.
     assert opened(fetch(s3_client, world, before_switch).data).size == (640, 480)
-    entry_with_photo = client.post(world.url("/entries"), json=entry(photos=[photo_id]), headers=world.headers("sup1"))
-    assert entry_with_photo.status_code == 201
+    api.post(who="sup1", photos=[photo_id])
 
 
-def test_an_unreachable_s3_store_is_503_with_nothing_stored(app, database_url, world, monkeypatch):
+def test_an_unreachable_s3_store_is_503_with_nothing_stored(app, database_url, world, monkeypatch, api):
     for name in ("AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY"):
         monkeypatch.setenv(name, "testing")
     down = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "PHOTO_STORE": "s3://site-photos",
                        "S3_ENDPOINT_URL": f"http://127.0.0.1:{free_port()}"})
-    before = dump_tables(app)
+    before = api.stored()
     r = upload(down.test_client(), world, photo(seed=42))
-    body = assert_problem(r, 503)
+    body = api.problem(r, 503)
     assert r.headers["Retry-After"] and "照片存储" in body["detail"]
-    assert dump_tables(app) == before
+    assert api.stored() == before
     with down.app_context():
         db.engine.dispose()
 

@@ -16,7 +16,7 @@ from collections import Counter
 
 import pytest
 import requests
-from conftest import LiveServer, entry, observed
+from conftest import LiveServer
 
 from scoring.extensions import db
 from scoring.standings.consistency import check_tallies
@@ -31,13 +31,13 @@ def server(database_url):
     server.stop()
 
 
-class Api:
-    """One person's client: a keep-alive session with their token."""
+class Person:
+    """One person's client of the live server: a keep-alive session with their token."""
 
-    def __init__(self, server, world, who: str):
-        self.base, self.world = server.url, world
+    def __init__(self, server, api, who: str):
+        self.base, self.api, self.world = server.url, api, api.world
         self.session = requests.Session()
-        self.session.headers["Authorization"] = f"Bearer {world.tokens[who]}"
+        self.session.headers["Authorization"] = f"Bearer {self.world.tokens[who]}"
 
     def post(self, path: str, body=None) -> requests.Response:
         return self.session.post(self.base + path, json=body, timeout=60)
@@ -47,8 +47,8 @@ class Api:
         assert r.status_code == 200, r.text[:500]
         return r.json()
 
-    def entry(self, month: str, months, **fields) -> dict:
-        r = self.post(self.world.url("/entries"), entry(observed_at=observed(months, month), **fields))
+    def entry(self, month: str, **fields) -> dict:
+        r = self.post(self.world.url("/entries"), self.api.entry(month, **fields))
         assert r.status_code == 201, r.text[:500]
         return r.json()
 
@@ -81,7 +81,7 @@ def at_once(*calls) -> list[requests.Response]:
 
 def past_months(months, rounds: int) -> list[str]:
     """Last month and the `rounds - 1` before it: one month of its own per round."""
-    year, month = int(months["last"][:4]), int(months["last"][5:])
+    year, month = int(months.last[:4]), int(months.last[5:])
     keys = []
     for _ in range(rounds):
         keys.append(f"{year}-{month:02d}")
@@ -96,12 +96,12 @@ def no_drift(app) -> None:
         db.session.remove()
 
 
-def rows(api, month: str) -> dict[str, dict]:
-    return {r["code"]: r for r in api.get(api.world.url(f"/leaderboard?board=sections&period={month}"))["rows"]}
+def rows(person, month: str) -> dict[str, dict]:
+    return {r["code"]: r for r in person.get(person.world.url(f"/leaderboard?board=sections&period={month}"))["rows"]}
 
 
-def status_of(api, entry_id: int, month: str) -> dict:
-    listed = api.get(api.world.url(f"/entries?period={month}&per_page=500"))
+def status_of(person, entry_id: int, month: str) -> dict:
+    listed = person.get(person.world.url(f"/entries?period={month}&per_page=500"))
     return next(e for e in listed if e["id"] == entry_id)
 
 
@@ -115,13 +115,13 @@ def race_rounds(app, months, name: str, play) -> None:
     print(f"{name}, {ROUNDS} rounds: {dict(outcomes)}")
 
 
-def test_void_racing_reopen_never_leaves_a_void_entry_counted(app, world, server, months):
-    office, other_office, sup = Api(server, world, "admin"), Api(server, world, "admin"), Api(server, world, "sup1")
+def test_void_racing_reopen_never_leaves_a_void_entry_counted(app, world, server, months, api):
+    office, other_office, sup = (Person(server, api, who) for who in ("admin", "admin", "sup1"))
 
     def play(month):
-        office.entry(month, months, section="LJ-01")
+        office.entry(month, section="LJ-01")
         assert office.close(month).status_code == 200
-        late = sup.entry(month, months, section="LJ-01", team="TJD-1", points=5)
+        late = sup.entry(month, section="LJ-01", team="TJD-1", points=5)
         assert late["status"] == "late"
         void, reopen = at_once(lambda: office.post(f"/api/v1/entries/{late['id']}/void", {"reason": "重复"}),
                                lambda: other_office.post(world.url(f"/periods/{month}/reopen"), {"reason": "补录"}))
@@ -136,12 +136,12 @@ def test_void_racing_reopen_never_leaves_a_void_entry_counted(app, world, server
     race_rounds(app, months, "void vs reopen", play)
 
 
-def test_a_supervisors_void_racing_a_close_lands_before_it_or_is_refused(app, world, server, months):
-    office, sup = Api(server, world, "admin"), Api(server, world, "sup1")
+def test_a_supervisors_void_racing_a_close_lands_before_it_or_is_refused(app, world, server, months, api):
+    office, sup = Person(server, api, "admin"), Person(server, api, "sup1")
 
     def play(month):
-        office.entry(month, months, section="LJ-02", points=1)
-        mine = sup.entry(month, months, section="LJ-01", points=3)
+        office.entry(month, section="LJ-02", points=1)
+        mine = sup.entry(month, section="LJ-01", points=3)
         void, close = at_once(lambda: sup.post(f"/api/v1/entries/{mine['id']}/void", {"reason": "录错"}),
                               lambda: office.close(month))
         assert close.status_code == 200 and void.status_code in (200, 403), (void.text, close.text)
@@ -157,12 +157,12 @@ def test_a_supervisors_void_racing_a_close_lands_before_it_or_is_refused(app, wo
     race_rounds(app, months, "void vs close", play)
 
 
-def test_a_posting_racing_a_close_is_in_the_snapshot_or_late(app, world, server, months):
-    office, sup = Api(server, world, "admin"), Api(server, world, "sup1")
+def test_a_posting_racing_a_close_is_in_the_snapshot_or_late(app, world, server, months, api):
+    office, sup = Person(server, api, "admin"), Person(server, api, "sup1")
 
     def play(month):
-        office.entry(month, months, section="LJ-02", points=1)
-        posting = entry(section="LJ-01", points=2, observed_at=observed(months, month))
+        office.entry(month, section="LJ-02", points=1)
+        posting = api.entry(month, section="LJ-01", points=2)
         posted, close = at_once(lambda: sup.post(world.url("/entries"), posting), lambda: office.close(month))
         assert (posted.status_code, close.status_code) == (201, 200), (posted.text, close.text)
         frozen = rows(office, month)["LJ-01"]
@@ -175,11 +175,11 @@ def test_a_posting_racing_a_close_is_in_the_snapshot_or_late(app, world, server,
     race_rounds(app, months, "post vs close", play)
 
 
-def test_a_veto_racing_a_close_is_in_the_snapshot_or_refused(app, world, server, months):
-    office, other_office = Api(server, world, "admin"), Api(server, world, "admin")
+def test_a_veto_racing_a_close_is_in_the_snapshot_or_refused(app, world, server, months, api):
+    office, other_office = Person(server, api, "admin"), Person(server, api, "admin")
 
     def play(month):
-        office.entry(month, months, section="LJ-01", points=1)
+        office.entry(month, section="LJ-01", points=1)
         veto, close = at_once(
             lambda: office.post(world.url("/vetoes"), {"section": "LJ-01", "period": month, "reason": "事故"}),
             lambda: other_office.close(month))
@@ -216,15 +216,14 @@ CHUNKED = {  # (path, field, the typed text, encoding, status)
 
 
 @pytest.mark.parametrize("case", CHUNKED)
-def test_a_chunked_body_gets_the_same_checks_as_any_other(world, server, months, case):
+def test_a_chunked_body_gets_the_same_checks_as_any_other(world, server, months, case, api):
     path, field, text, encoding, status = CHUNKED[case]
-    api = Api(server, world, "admin")
-    body = {"section": "LJ-01", "period": months["this"], "reason": text} if path == "/vetoes" else \
-        entry(note=text, observed_at=months["now"])
+    admin = Person(server, api, "admin")
+    body = {"section": "LJ-01", "period": months.this, "reason": text} if path == "/vetoes" else api.entry(note=text)
     data = json.dumps(body).encode(encoding)  # json.dumps writes \u escapes; the encoding frames them
-    r = api.session.post(server.url + world.url(path), data=chunks(data), headers={"Content-Type": "application/json"},
-                         timeout=60)
+    r = admin.session.post(server.url + world.url(path), data=chunks(data),
+                           headers={"Content-Type": "application/json"}, timeout=60)
     assert r.request.headers.get("Transfer-Encoding") == "chunked" and "Content-Length" not in r.request.headers
     assert r.status_code == status, r.text[:500]
-    stored = api.get(world.url(path))
+    stored = admin.get(world.url(path))
     assert [row[field] for row in stored] == ([text] if status == 201 else [])

@@ -4,16 +4,15 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
-from conftest import entry
 from reports_support import (
     NOTE_LJ01,
     NOTE_LJ02,
     NOTE_LJ02_BONUS,
     VETO_REASON,
     board_matches,
-    close,
     seed_months,
     sheet_rows,
+    title,
     workbook,
 )
 
@@ -24,17 +23,13 @@ def fmt(value) -> str:
     return format(Decimal(str(value)).normalize(), "f")
 
 
-def board(client, world, which="sections", period="2026-11"):
-    return client.get(world.url(f"/leaderboard?board={which}&period={period}"), headers=world.headers()).get_json()
-
-
-def test_html_report_shows_the_closed_month(client, world, app):
-    seed_months(client, world, app)
-    close(client, world, "2026-11")
-    r = client.get(world.url("/reports/2026-11"), headers=world.headers("viewer"))
+def test_html_report_shows_the_closed_month(client, world, app, api):
+    month = seed_months(api, app)
+    api.close(month)
+    r = client.get(world.url(f"/reports/{month}"), headers=world.headers("viewer"))
     assert r.status_code == 200 and r.mimetype == "text/html"
     html = r.get_data(as_text=True)
-    assert "市大外环五比五赛 2026年11月 月度考核通报" in html
+    assert title(month) in html
     assert "<script" not in html.lower() and "<style" not in html.lower()  # mail clients: inline styles only
     for name in ("比工艺工法", "比平安稳定", "比节点管控", "比措施达标", "比协同高效", "标段排名", "党员突击队排名"):
         assert name in html
@@ -46,13 +41,13 @@ def test_html_report_shows_the_closed_month(client, world, app):
     assert "本月全部扣分与加分" not in html  # only section-scoped recipients get the full list
 
 
-def test_text_report_has_the_leaderboard_numbers(client, world, app):
-    seed_months(client, world, app)
-    close(client, world, "2026-11")
-    r = client.get(world.url("/reports/2026-11?format=text"), headers=world.headers())
+def test_text_report_has_the_leaderboard_numbers(client, world, app, api):
+    month = seed_months(api, app)
+    api.close(month)
+    r = client.get(world.url(f"/reports/{month}?format=text"), headers=world.headers())
     assert r.status_code == 200 and r.mimetype == "text/plain"
     text = r.get_data(as_text=True)
-    sections, teams = board(client, world), board(client, world, "teams")
+    sections, teams = api.board(month, who="admin"), api.board(month, "teams", who="admin")
     for row in sections["rows"] + teams["rows"]:
         shown = "0" if row["vetoed"] else (fmt(row["total"]) if row["assessed"] else "未参评")
         assert f"{row['code']} {row['name']}  总分 {shown}" in text
@@ -63,73 +58,72 @@ def test_text_report_has_the_leaderboard_numbers(client, world, app):
     assert sections["rows"][0]["code"] == "LJ-02" and sections["rows"][0]["total"] == 101
     assert "累计红旗：LJ-02 1 面；LJ-01 1 面" in text
     assert f"标段 LJ-03 三标段：{VETO_REASON}" in text
-    assert "LJ-01 一标段：11-04 95 → 11-20 93" in text  # the trend from the daily snapshots
+    assert f"LJ-01 一标段：{month[5:]}-04 95 → {month[5:]}-20 93" in text  # the trend from the daily snapshots
 
 
-def test_top_ten_deductions_largest_first(client, world, app):
+def test_top_ten_deductions_largest_first(client, world, api, months):
     for i in range(12):
-        client.post(world.url("/entries"), json=entry(section="LJ-02", points=i + 0.25, note=f"问题{i}"),
-                    headers=world.headers("sup2"))
-    close(client, world, "2026-11")
-    text = client.get(world.url("/reports/2026-11?format=text"), headers=world.headers()).get_data(as_text=True)
+        api.post(section="LJ-02", points=i + 0.25, note=f"问题{i}", who="sup2")
+    api.close(months.this)
+    text = client.get(world.url(f"/reports/{months.this}?format=text"), headers=world.headers()).get_data(as_text=True)
     block = text.split("【本月扣分最多的 10 项】\n")[1].split("\n\n")[0].split("【")[0]
     points = [float(m) for m in re.findall(r"^-(\S+)", block, re.M)]
     assert points == [11.25, 10.25, 9.25, 8.25, 7.25, 6.25, 5.25, 4.25, 3.25, 2.25]
 
 
-def test_section_scope_shows_that_section_only(client, world, app):
-    seed_months(client, world, app)
-    close(client, world, "2026-11")
-    html = client.get(world.url("/reports/2026-11?scope=LJ-01"), headers=world.headers()).get_data(as_text=True)
+def test_section_scope_shows_that_section_only(client, world, app, api):
+    month = seed_months(api, app)
+    api.close(month)
+    html = client.get(world.url(f"/reports/{month}?scope=LJ-01"), headers=world.headers()).get_data(as_text=True)
     assert "LJ-01 一标段 本月全部扣分与加分（2 条）" in html
     assert NOTE_LJ01 in html and "节点滞后三天" in html
     assert NOTE_LJ02 not in html and NOTE_LJ02_BONUS not in html and "蜂窝麻面" not in html
-    html = client.get(world.url("/reports/2026-11?scope=LJ-02"), headers=world.headers()).get_data(as_text=True)
+    html = client.get(world.url(f"/reports/{month}?scope=LJ-02"), headers=world.headers()).get_data(as_text=True)
     assert NOTE_LJ02 in html and NOTE_LJ02_BONUS in html and NOTE_LJ01 not in html
 
 
-def test_xlsx_report_holds_the_boards_and_entries(client, world, app):
-    seed_months(client, world, app)
-    close(client, world, "2026-11")
-    r = client.get(world.url("/reports/2026-11?format=xlsx"), headers=world.headers("viewer"))
+def test_xlsx_report_holds_the_boards_and_entries(client, world, app, api):
+    month = seed_months(api, app)
+    api.close(month)
+    r = client.get(world.url(f"/reports/{month}?format=xlsx"), headers=world.headers("viewer"))
     assert r.status_code == 200 and r.mimetype.endswith("spreadsheetml.sheet")
     book = workbook(r.data)
-    board_matches(sheet_rows(book, "标段排名"), board(client, world), CODES)
-    board_matches(sheet_rows(book, "突击队排名"), board(client, world, "teams"), CODES)
+    board_matches(sheet_rows(book, "标段排名"), api.board(month, who="admin"), CODES)
+    board_matches(sheet_rows(book, "突击队排名"), api.board(month, "teams", who="admin"), CODES)
     entries = sheet_rows(book, "计分明细")[1:]
     assert sorted(row[8] for row in entries) == sorted(
         [NOTE_LJ01, NOTE_LJ02, "混凝土表面蜂窝麻面", "节点滞后三天", NOTE_LJ02_BONUS])
 
 
-def test_open_month_is_marked_live(client, world):
-    client.post(world.url("/entries"), json=entry(), headers=world.headers("sup1"))
-    html = client.get(world.url("/reports/2026-11"), headers=world.headers()).get_data(as_text=True)
+def test_open_month_is_marked_live(client, world, api, months):
+    api.post(who="sup1")
+    html = client.get(world.url(f"/reports/{months.this}"), headers=world.headers()).get_data(as_text=True)
     assert "尚未结账" in html
 
 
-def test_who_may_read_and_bad_requests(client, world):
-    url = world.url("/reports/2026-11")
+def test_who_may_read_and_bad_requests(client, world, months):
+    url = world.url(f"/reports/{months.this}")
     assert client.get(url).status_code == 401
     assert client.get(url, headers=world.headers("sup1")).status_code == 403
     assert client.get(url, headers=world.headers("wall")).status_code == 403
     assert client.get(url, headers=world.headers("viewer")).status_code == 200
-    for bad, status in (("/reports/2026-13", 404), ("/reports/2027-01", 404), ("/reports/2026-11?format=pdf", 422),
-                        ("/reports/2026-11?scope=LJ-99", 422)):
+    for bad, status in (("/reports/2026-13", 404), (f"/reports/{months.next}", 404),
+                        (f"/reports/{months.this}?format=pdf", 422), (f"/reports/{months.this}?scope=LJ-99", 422)):
         r = client.get(world.url(bad), headers=world.headers())
         assert r.status_code == status, bad
         assert r.mimetype == "application/problem+json"
-    assert client.get("/api/v1/competitions/999/reports/2026-11", headers=world.headers()).status_code == 404
+    assert client.get(f"/api/v1/competitions/999/reports/{months.this}", headers=world.headers()).status_code == 404
 
 
-def test_preview_command_writes_the_report(client, world, app, runner, tmp_path):
-    seed_months(client, world, app)
-    close(client, world, "2026-11")
+def test_preview_command_writes_the_report(app, runner, api, tmp_path):
+    month = seed_months(api, app)
+    api.close(month)
     out = tmp_path / "report.html"
-    result = runner.invoke(args=["reports", "preview", "2026-11", "--out", str(out)])
+    result = runner.invoke(args=["reports", "preview", month, "--out", str(out)])
     assert result.exit_code == 0, result.output
     html = out.read_text(encoding="utf-8")
-    assert "2026年11月 月度考核通报" in html and VETO_REASON in html
-    result = runner.invoke(args=["reports", "preview", "2026-11", "--out", str(out), "--scope", "LJ-02", "--text"])
+    assert title(month) in html and VETO_REASON in html
+    result = runner.invoke(args=["reports", "preview", month, "--out", str(out), "--scope", "LJ-02", "--text"])
     assert result.exit_code == 0, result.output
     assert NOTE_LJ02_BONUS in out.read_text(encoding="utf-8")
     assert runner.invoke(args=["reports", "preview", "11-2026", "--out", str(out)]).exit_code != 0

@@ -3,7 +3,7 @@ page may use its inline styles and nothing else; links never come from a forged 
 from __future__ import annotations
 
 import pytest
-from conftest import LiveServer, entry
+from conftest import LiveServer
 
 import config
 from scoring import create_app
@@ -13,22 +13,19 @@ REPORT_CSP = ("default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; f
 
 
 @pytest.fixture
-def posted(client, world, months):
-    r = client.post(world.url("/entries"), json=entry(observed_at=months["now"]), headers=world.headers("sup1"))
-    assert r.status_code == 201
-    return r.get_json()
+def posted(api):
+    return api.post(who="sup1")
 
 
-def test_tokens_entries_exports_and_reports_are_never_stored_by_a_cache(client, world, months, posted):
-    this = months["this"]
+def test_tokens_entries_exports_and_reports_are_never_stored_by_a_cache(client, world, months, posted, api):
+    this = months.this
     answers = {
         "login": client.post("/api/v1/auth/token", json={"username": "admin", "password": "password-admin"}),
         "failed login": client.post("/api/v1/auth/token", json={"username": "admin", "password": "wrong-one"}),
         "user and token": client.post("/api/v1/users", json={"username": "kiosk", "role": "display",
                                                             "competition": world.cid}, headers=world.headers()),
         "entries": client.get(world.url("/entries"), headers=world.headers()),
-        "an entry": client.post(world.url("/entries"), json=entry(observed_at=months["now"]),
-                                headers=world.headers()),
+        "an entry": client.post(world.url("/entries"), json=api.entry(), headers=world.headers()),
         "void": client.post(f"/api/v1/entries/{posted['id']}/void", json={"reason": "录错"}, headers=world.headers()),
         **{path: client.get(world.url(path), headers=world.headers()) for path in (
             f"/exports/entries.csv?period={this}", f"/exports/entries.xlsx?period={this}",
@@ -42,23 +39,23 @@ def test_tokens_entries_exports_and_reports_are_never_stored_by_a_cache(client, 
 
 
 def test_the_report_page_may_use_inline_styles_and_nothing_else(client, world, months, posted):
-    r = client.get(world.url(f"/reports/{months['this']}?format=html"), headers=world.headers())
+    r = client.get(world.url(f"/reports/{months.this}?format=html"), headers=world.headers())
     assert r.status_code == 200 and r.headers["Content-Security-Policy"] == REPORT_CSP
-    others = [client.get(world.url(f"/reports/{months['this']}?format=text"), headers=world.headers()),
+    others = [client.get(world.url(f"/reports/{months.this}?format=text"), headers=world.headers()),
               client.get(world.url("/entries"), headers=world.headers())]
     assert all(o.headers["Content-Security-Policy"] == "default-src 'none'; frame-ancestors 'none'" for o in others)
 
 
 @pytest.mark.browser
 def test_the_report_page_shows_styled_without_a_csp_violation(world, months, posted, database_url,
-                                                             browser):  # noqa: F811
+                                                             browser):
     server = LiveServer(database_url, workers=1).start()
     try:
         context = browser.new_context(extra_http_headers=world.headers())
         page = context.new_page()
         refused = []
         page.on("console", lambda m: "Content Security Policy" in m.text and refused.append(m.text))
-        path = world.url(f"/reports/{months['this']}?format=html")
+        path = world.url(f"/reports/{months.this}?format=html")
         response = page.goto(server.url + path)
         assert response.status == 200
         heading = page.locator("h1")

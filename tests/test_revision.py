@@ -15,7 +15,7 @@ import re
 
 import click
 import pytest
-from conftest import competition_body, entry, observed
+from conftest import competition_body
 from revision_guard import BOARD_TABLES, GUARD
 from sqlalchemy import event, select, text, update
 from sqlalchemy.engine import Engine
@@ -65,18 +65,6 @@ OTHER_COMMANDS = {
 LIBRARY_GROUPS = ("db", "openapi")
 
 
-def post(client, world, months, month="this", who="admin", **fields) -> dict:
-    r = client.post(world.url("/entries"), json=entry(observed_at=observed(months, months[month]), **fields),
-                    headers=world.headers(who))
-    assert r.status_code in (200, 201), r.get_json()
-    return r.get_json()
-
-
-def ok(response, status=200):
-    assert response.status_code == status, response.get_data(as_text=True)[:1000]
-    return response.get_json()
-
-
 def revision(app, cid: int) -> int:
     with app.app_context():
         value = db.session.scalar(select(Competition.revision).where(Competition.id == cid))
@@ -112,18 +100,16 @@ def test_every_route_and_command_that_writes_is_classified(app):
     assert (BOARD_COMMANDS | OTHER_COMMANDS.keys()) - commands == set(), "a command is gone: drop it above"
 
 
-def test_the_guard_watches_every_table_a_board_reads(app, client, world, months):
+def test_the_guard_watches_every_table_a_board_reads(app, client, world, months, api):
     """Every board variant (live, closed snapshot, year, both boards) reads only tables the guard
     watches; a board that starts reading a new table fails here until the guard watches it too."""
-    first = post(client, world, months, "last", section="LJ-01", team="TJD-1")
-    post(client, world, months, "this", section="LJ-02", points=2)
-    ok(client.post(world.url("/vetoes"), json={"section": "LJ-02", "team": "TJD-2", "period": months["this"],
-                                               "reason": "事故"}, headers=world.headers()), 201)
-    lifted = ok(client.post(world.url("/vetoes"), json={"section": "LJ-03", "period": months["last"],
-                                                        "reason": "误报"}, headers=world.headers()), 201)
-    ok(client.post(world.url(f"/vetoes/{lifted['id']}/revoke"), json={"reason": "核实"}, headers=world.headers()))
-    ok(client.post(world.url(f"/periods/{months['last']}/close"), headers=world.headers()))
-    ok(client.post(f"/api/v1/entries/{first['id']}/void", json={"reason": "重复"}, headers=world.headers()))
+    first = api.post(month=months.last, section="LJ-01", team="TJD-1")
+    api.post(month=months.this, section="LJ-02", points=2)
+    api.veto("LJ-02", team="TJD-2", reason="事故")
+    lifted = api.veto("LJ-03", period=months.last, reason="误报")
+    api.revoke(lifted["id"], reason="核实")
+    api.close(months.last)
+    api.void(first["id"], reason="重复")
     read: set[str] = set()
 
     def tables(conn, cursor, statement, *_):
@@ -134,7 +120,7 @@ def test_the_guard_watches_every_table_a_board_reads(app, client, world, months)
         event.listen(Engine, "before_cursor_execute", tables)
         try:
             for kind in ("sections", "teams"):
-                for period in (months["this"], months["last"], months["this"][:4], months["last"][:4]):
+                for period in (months.this, months.last, months.this[:4], months.last[:4]):
                     standings.board_stamp(world.cid)
                     standings.leaderboard(competition, kind, period)
         finally:
@@ -144,8 +130,8 @@ def test_the_guard_watches_every_table_a_board_reads(app, client, world, months)
     assert read <= BOARD_TABLES, read - BOARD_TABLES
 
 
-def test_the_guard_fails_a_write_that_forgets_the_bump(app, client, world, months):
-    post(client, world, months)
+def test_the_guard_fails_a_write_that_forgets_the_bump(app, client, world, months, api):
+    api.post()
     with app.app_context():
         db.session.execute(text("UPDATE subject_tallies SET deductions = deductions + 100"))
         db.session.commit()
@@ -155,11 +141,11 @@ def test_the_guard_fails_a_write_that_forgets_the_bump(app, client, world, month
         bump_revision(world.cid)
         db.session.commit()
     # Writes that change nothing on a board pass: a resend stored nothing, a month's row made open.
-    same = entry(observed_at=months["now"])
+    same = api.entry()
     for _ in range(2):
-        ok(client.post(world.url("/entries"), json={"entries": [same]}, headers=world.headers()))
+        api.answer(client.post(world.url("/entries"), json={"entries": [same]}, headers=world.headers()))
     with app.app_context():
-        ensure_periods(world.cid, {months["before"]})
+        ensure_periods(world.cid, {months.ago(2)})
         db.session.commit()
     assert GUARD.violations == []
 
@@ -167,66 +153,60 @@ def test_the_guard_fails_a_write_that_forgets_the_bump(app, client, world, month
 # -- every path that changes a board, through its entry point ---------------------------------------
 
 def _make_competition(ctx):
-    made = ok(ctx.client.post("/api/v1/competitions", json=competition_body(name="新赛季"),
-                              headers=ctx.world.headers()), 201)
+    made = ctx.api.answer(ctx.client.post("/api/v1/competitions", json=competition_body(name="新赛季"),
+                                          headers=ctx.world.headers()), 201)
     return made["id"]
 
 
 def _section(ctx):
-    ok(ctx.client.post(ctx.world.url("/sections"), json={"code": "LJ-04", "name": "四标段", "start_km": 45,
-                                                         "end_km": 60, "contractor": "中铁"},
-                       headers=ctx.world.headers()), 201)
+    ctx.api.answer(ctx.client.post(ctx.world.url("/sections"), json={
+        "code": "LJ-04", "name": "四标段", "start_km": 45, "end_km": 60, "contractor": "中铁"},
+        headers=ctx.world.headers()), 201)
 
 
 def _team(ctx):
-    ok(ctx.client.post(ctx.world.url("/teams"), json={"code": "TJD-9", "name": "九队", "leader": "张三",
-                                                      "section": "LJ-03"}, headers=ctx.world.headers()), 201)
+    ctx.api.answer(ctx.client.post(ctx.world.url("/teams"), json={
+        "code": "TJD-9", "name": "九队", "leader": "张三", "section": "LJ-03"}, headers=ctx.world.headers()), 201)
 
 
 def _entry(ctx):
-    post(ctx.client, ctx.world, ctx.months, section="LJ-02", points=3)
+    ctx.api.post(section="LJ-02", points=3)
 
 
 def _batch(ctx):
-    ok(ctx.client.post(ctx.world.url("/entries"), json={"entries": [
-        entry(section="LJ-03", observed_at=ctx.months["now"]), entry(observed_at=ctx.months["now"])]},
-        headers=ctx.world.headers()))
+    ctx.api.answer(ctx.client.post(ctx.world.url("/entries"), json={"entries": [
+        ctx.api.entry(section="LJ-03"), ctx.api.entry()]}, headers=ctx.world.headers()))
 
 
 def _void(ctx):
-    ok(ctx.client.post(f"/api/v1/entries/{ctx.counted['id']}/void", json={"reason": "录错"},
-                       headers=ctx.world.headers("sup1")))
+    ctx.api.void(ctx.counted["id"], who="sup1", reason="录错")
 
 
 def _veto(ctx):
-    ok(ctx.client.post(ctx.world.url("/vetoes"), json={"section": "LJ-01", "period": ctx.months["this"],
-                                                       "reason": "事故"}, headers=ctx.world.headers()), 201)
+    ctx.api.veto("LJ-01", reason="事故")
 
 
 def _revoke(ctx):
-    made = ok(ctx.client.post(ctx.world.url("/vetoes"), json={"section": "LJ-01", "period": ctx.months["this"],
-                                                              "reason": "事故"}, headers=ctx.world.headers()), 201)
+    made = ctx.api.veto("LJ-01", reason="事故")
     ctx.etag = board(ctx.client, ctx.world, ctx.period).headers["ETag"]  # the board with the veto
-    ok(ctx.client.post(ctx.world.url(f"/vetoes/{made['id']}/revoke"), json={"reason": "误报"},
-                       headers=ctx.world.headers()))
+    ctx.api.revoke(made["id"], reason="误报")
 
 
 def _close(ctx):
-    ok(ctx.client.post(ctx.world.url(f"/periods/{ctx.months['last']}/close"), headers=ctx.world.headers()))
+    ctx.api.close(ctx.months.last)
 
 
 def _reopen(ctx):
     _close(ctx)
-    post(ctx.client, ctx.world, ctx.months, "last", section="LJ-02", points=4)  # late: waits for the reopen
+    ctx.api.post(month=ctx.months.last, section="LJ-02", points=4)  # late: waits for the reopen
     ctx.etag = board(ctx.client, ctx.world, ctx.period).headers["ETag"]
-    ok(ctx.client.post(ctx.world.url(f"/periods/{ctx.months['last']}/reopen"), json={"reason": "补录"},
-                       headers=ctx.world.headers()))
+    ctx.api.reopen(ctx.months.last, reason="补录")
 
 
 def _auto_close(ctx):
     """The scheduler closes a month whose deadline (the 3rd of the next month) is long past."""
     result = ctx.runner.invoke(args=["scheduler", "--once", "close"])
-    assert result.exit_code == 0 and f"{ctx.world.cid}:{ctx.months['before']}" in result.output, result.output
+    assert result.exit_code == 0 and f"{ctx.world.cid}:{ctx.months.ago(2)}" in result.output, result.output
 
 
 def _drifted(ctx):
@@ -273,18 +253,20 @@ PERIOD_OF = {"POST close": "last", "POST reopen": "last", "scheduler --once clos
 
 
 class Walk:
-    def __init__(self, app, client, runner, world, months, name):
-        self.app, self.client, self.runner, self.world, self.months = app, client, runner, world, months
-        self.period = months[PERIOD_OF.get(name, "this")]
-        self.counted = post(client, world, months, "this", who="sup1", section="LJ-01", team="TJD-1")
-        post(client, world, months, "last", section="LJ-01")
-        post(client, world, months, "before", section="LJ-02")
-        self.etag = board(client, world, self.period).headers["ETag"]
+    def __init__(self, app, client, runner, api, name):
+        self.app, self.client, self.runner, self.api, self.world, self.months = (app, client, runner, api, api.world,
+                                                                                 api.months)
+        months = api.months
+        self.period = {"this": months.this, "last": months.last, "before": months.ago(2)}[PERIOD_OF.get(name, "this")]
+        self.counted = api.post(month=months.this, who="sup1", section="LJ-01", team="TJD-1")
+        api.post(month=months.last, section="LJ-01")
+        api.post(month=months.ago(2), section="LJ-02")
+        self.etag = board(client, api.world, self.period).headers["ETag"]
 
 
 @pytest.mark.parametrize("name", PATHS)
-def test_each_path_that_changes_a_board_moves_its_etag(app, client, runner, world, months, name):
-    walk = Walk(app, client, runner, world, months, name)
+def test_each_path_that_changes_a_board_moves_its_etag(app, client, runner, world, api, name):
+    walk = Walk(app, client, runner, api, name)
     before = revision(app, world.cid)
     changed = PATHS[name](walk) or world.cid
     assert revision(app, changed) > (before if changed == world.cid else 0)
@@ -293,9 +275,9 @@ def test_each_path_that_changes_a_board_moves_its_etag(app, client, runner, worl
         assert fresh.status_code == 200 and fresh.headers["ETag"] != walk.etag
 
 
-def test_a_rebuild_after_a_board_was_cached_wrong_serves_the_right_board(app, client, runner, world, months):
+def test_a_rebuild_after_a_board_was_cached_wrong_serves_the_right_board(app, client, runner, world, api):
     """The issue as found: 92 served on where 99 is right, with the same ETag, until the next write."""
-    walk = Walk(app, client, runner, world, months, "tallies rebuild")
+    walk = Walk(app, client, runner, api, "tallies rebuild")
     _rebuild(walk)
     for tag in (walk.etag, None):
         r = board(client, world, walk.period, etag=tag)
@@ -303,9 +285,9 @@ def test_a_rebuild_after_a_board_was_cached_wrong_serves_the_right_board(app, cl
         assert {row["code"]: row["total"] for row in r.get_json()["rows"]}["LJ-01"] == 99
 
 
-def test_a_restored_database_never_answers_an_etag_of_the_original(app, client, runner, world, months,
+def test_a_restored_database_never_answers_an_etag_of_the_original(app, client, runner, world, api, months,
                                                                    second_database, tmp_path):  # noqa: F811
-    post(client, world, months, section="LJ-02")
+    api.post(section="LJ-02")
     path = tmp_path / "backup.jsonl"
     assert runner.invoke(args=["backup", str(path)]).exit_code == 0
     restored = second_database.test_cli_runner().invoke(args=["restore", str(path)])
@@ -316,9 +298,9 @@ def test_a_restored_database_never_answers_an_etag_of_the_original(app, client, 
     copy = second_database.test_client()
     seen, served = set(), set()
     for n in range(3):
-        post(client, world, months, section="LJ-01", points=n + 1)
-        seen.add(board(client, world, months["this"]).headers["ETag"])
-        ok(copy.post(world.url("/entries"), json=entry(section="LJ-03", points=n + 2, observed_at=months["now"]),
+        api.post(section="LJ-01", points=n + 1)
+        seen.add(board(client, world, months.this).headers["ETag"])
+        api.answer(copy.post(world.url("/entries"), json=api.entry(section="LJ-03", points=n + 2),
                      headers=world.headers("sup2")), 201)
-        served.add(board(copy, world, months["this"]).headers["ETag"])
+        served.add(board(copy, world, months.this).headers["ETag"])
     assert seen.isdisjoint(served)

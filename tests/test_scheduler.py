@@ -13,9 +13,9 @@ from zoneinfo import ZoneInfo
 import pytest
 from conftest import ROOT
 from sqlalchemy import func, select, text
-from standings_support import board, close, post, reopen, rows
 
 from scoring.audit.models import AuditEvent
+from scoring.clock import utcnow
 from scoring.competitions.models import Competition
 from scoring.competitions.operations import get_competition
 from scoring.extensions import db
@@ -26,6 +26,8 @@ from scoring.standings.models import DailyStanding
 from scoring.standings.operations import board_rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# The jobs are called with an explicit `now` in November 2026; the service's clock is set there too.
+NOVEMBER = pytest.mark.time_machine("2026-11-27T10:00:00+08:00")
 
 
 def at(*args) -> datetime:
@@ -36,13 +38,14 @@ def count(model, *where) -> int:
     return db.session.scalar(select(func.count()).select_from(model).where(*where))
 
 
-def test_auto_close_only_after_the_deadline_and_never_after_a_reopen(client, world, app):
-    post(client, world, month="2026-10", section="LJ-02", who="sup2", points=1)
-    post(client, world, month="2026-11", section="LJ-01", points=1)
+@NOVEMBER
+def test_auto_close_only_after_the_deadline_and_never_after_a_reopen(client, world, app, api):
+    api.post(month="2026-10", section="LJ-02", who="sup2", points=1)
+    api.post(month="2026-11", section="LJ-01", points=1)
     with app.app_context():
         assert close_due_periods(at(2026, 11, 3, 0, 29, 59)) == []  # the default: the 3rd at 00:30
         db.session.commit()
-    assert board(client, world, "2026-10")["status"] == "open"
+    assert api.board("2026-10")["status"] == "open"
     with app.app_context():
         assert close_due_periods(at(2026, 11, 3, 0, 30)) == [f"{world.cid}:2026-10"]
         db.session.commit()
@@ -52,22 +55,23 @@ def test_auto_close_only_after_the_deadline_and_never_after_a_reopen(client, wor
         assert event.action == "close" and event.actor_id is None
         actors = db.session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "period.closed")).all()
         assert actors == ["scheduler"]
-    october = board(client, world, "2026-10")
+    october = api.board("2026-10")
     assert october["status"] == "closed" and october["flag"]["section"] == "LJ-02"
-    assert board(client, world, "2026-11")["status"] == "open"  # the running month stays open
+    assert api.board("2026-11")["status"] == "open"  # the running month stays open
 
-    reopen(client, world, "2026-10", reason="补录")
+    api.reopen("2026-10", reason="补录")
     with app.app_context():
         assert close_due_periods(at(2026, 11, 27, 12, 0)) == []
         db.session.commit()
-    assert board(client, world, "2026-10")["status"] == "open"  # the admin closes it again, not the scheduler
-    close(client, world, "2026-10")
+    assert api.board("2026-10")["status"] == "open"  # the admin closes it again, not the scheduler
+    api.close("2026-10")
 
 
+@NOVEMBER
 @pytest.mark.tampers_with_board_tables
-def test_auto_close_follows_the_configured_day_and_time_and_the_competitions_zone(client, world, app):
+def test_auto_close_follows_the_configured_day_and_time_and_the_competitions_zone(client, world, app, api):
     app.config.update(AUTO_CLOSE_DAY=5, AUTO_CLOSE_TIME="18:00")
-    post(client, world, month="2026-10", points=1)
+    api.post(month="2026-10", points=1)
     with app.app_context():
         db.session.execute(Competition.__table__.update().values(timezone="Europe/Berlin"))
         db.session.commit()
@@ -77,8 +81,9 @@ def test_auto_close_follows_the_configured_day_and_time_and_the_competitions_zon
         db.session.commit()
 
 
+@NOVEMBER
 @pytest.mark.tampers_with_board_tables
-def test_last_month_closes_even_without_entries(client, world, app):
+def test_last_month_closes_even_without_entries(client, world, app, api):
     with app.app_context():
         db.session.execute(Competition.__table__.update().values(created_at=at(2026, 9, 20, 8, 0)))
         db.session.commit()
@@ -86,12 +91,13 @@ def test_last_month_closes_even_without_entries(client, world, app):
         db.session.commit()
     periods = client.get(world.url("/periods"), headers=world.headers()).get_json()
     assert [(p["key"], p["status"], p["flag"]) for p in periods] == [("2026-10", "closed", None)]
-    late = post(client, world, month="2026-10", points=1)
+    late = api.post(month="2026-10", points=1)
     assert late["status"] == "late"
 
 
-def test_daily_snapshot_once_per_day_after_its_time(client, world, app):
-    post(client, world, section="LJ-01", points=1)
+@NOVEMBER
+def test_daily_snapshot_once_per_day_after_its_time(client, world, app, api):
+    api.post(section="LJ-01", points=1)
     with app.app_context():
         assert take_daily_snapshots(at(2026, 11, 26, 23, 49)) == []  # SNAPSHOT_TIME defaults to 23:50
         first = take_daily_snapshots(at(2026, 11, 26, 23, 51))
@@ -106,11 +112,12 @@ def test_daily_snapshot_once_per_day_after_its_time(client, world, app):
     assert lj01["history"] == [{"day": "2026-11-26", "period": "2026-11", "total": 99, "rank": 1}]
 
 
+@NOVEMBER
 @pytest.mark.tampers_with_board_tables
-def test_consistency_check_repairs_drift_and_records_it(client, world, app):
-    post(client, world, section="LJ-01", team="TJD-1", points=1)
-    post(client, world, who="sup2", section="LJ-02", points=2)
-    right = {kind: rows(client, world, kind=kind) for kind in ("sections", "teams")}
+def test_consistency_check_repairs_drift_and_records_it(client, world, app, api):
+    api.post(section="LJ-01", team="TJD-1", points=1)
+    api.post(who="sup2", section="LJ-02", points=2)
+    right = {kind: api.rows(kind=kind) for kind in ("sections", "teams")}
     with app.app_context():
         assert check_consistency(at(2026, 11, 27, 2, 59)) is None  # CHECK_TIME defaults to 03:00
         db.session.execute(text("UPDATE subject_tallies SET deductions = deductions + 700 WHERE board = 'sections'"))
@@ -127,11 +134,12 @@ def test_consistency_check_repairs_drift_and_records_it(client, world, app):
         assert check_consistency(at(2026, 11, 27, 4, 0)) is None  # once a day
         db.session.commit()
     for kind in ("sections", "teams"):
-        assert rows(client, world, kind=kind) == right[kind]
+        assert api.rows(kind=kind) == right[kind]
 
 
-def test_consistency_check_without_drift(client, world, app):
-    post(client, world, points=1)
+@NOVEMBER
+def test_consistency_check_without_drift(client, world, app, api):
+    api.post(points=1)
     with app.app_context():
         assert check_consistency(at(2026, 11, 27, 3, 1)) == 0
         db.session.commit()
@@ -154,18 +162,19 @@ def start_scheduler(database_url: str, log: Path) -> subprocess.Popen:
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
 
 
-def test_two_scheduler_processes_run_each_job_once(client, world, app, database_url, tmp_path):
-    """A month due for closing (October: its deadline, 3 November, has passed), two processes at once."""
-    post(client, world, month="2026-10", section="LJ-03", who="sup2", points=1)
-    post(client, world, month="2026-11", section="LJ-01", points=1)
+def test_two_scheduler_processes_run_each_job_once(client, world, app, database_url, tmp_path, api, months):
+    """A month due for closing (the month before last: its deadline, the 3rd of last month, has passed), two
+    processes at once, on the real clock (time-machine does not reach other processes)."""
+    api.post(month=months.ago(2), section="LJ-03", who="sup2", points=1)
+    api.post(month=months.this, section="LJ-01", points=1)
     logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
     processes = [start_scheduler(database_url, log) for log in logs]
     try:
         with app.app_context():
-            october = db.session.scalar(select(Period.id).where(Period.key == "2026-10"))
+            due = db.session.scalar(select(Period.id).where(Period.key == months.ago(2)))
             deadline = time.monotonic() + 60
             while time.monotonic() < deadline:
-                done = (count(PeriodEvent, PeriodEvent.period_id == october) >= 1
+                done = (count(PeriodEvent, PeriodEvent.period_id == due) >= 1
                         and count(JobClaim, JobClaim.job == "snapshot") >= 1
                         and count(JobClaim, JobClaim.job == "check") >= 1
                         and count(Heartbeat) >= 2)
@@ -176,16 +185,16 @@ def test_two_scheduler_processes_run_each_job_once(client, world, app, database_
             time.sleep(3)  # a few more rounds of every job in both processes
             assert all(p.poll() is None for p in processes), [log.read_text()[-2000:] for log in logs]
 
-            assert count(PeriodEvent, PeriodEvent.period_id == october, PeriodEvent.action == "close") == 1
-            assert count(Snapshot, Snapshot.period_id == october) == 2  # sections and teams, once
+            assert count(PeriodEvent, PeriodEvent.period_id == due, PeriodEvent.action == "close") == 1
+            assert count(Snapshot, Snapshot.period_id == due) == 2  # sections and teams, once
             assert count(JobClaim, JobClaim.job == "close") == 1
             assert count(AuditEvent, AuditEvent.action == "period.closed") == 1
             assert count(JobClaim, JobClaim.job == "check") == 1
             (snapshot_key,) = db.session.scalars(select(JobClaim.key).where(JobClaim.job == "snapshot")).all()
-            today = datetime.now(SHANGHAI).date()
+            today = utcnow().astimezone(SHANGHAI).date()
             assert snapshot_key == f"{world.cid}:{today.isoformat()}"
             periods = set(db.session.scalars(select(DailyStanding.period).where(DailyStanding.day == today)))
-            assert "2026-11" in periods
+            assert months.this in periods
             assert count(DailyStanding, DailyStanding.day == today) == 6 * len(periods)  # one set, no duplicates
             beats = db.session.scalars(select(Heartbeat.process)).all()
             assert sorted(int(b.rsplit(":", 1)[1]) for b in beats) == sorted(p.pid for p in processes)
@@ -205,5 +214,5 @@ def test_two_scheduler_processes_run_each_job_once(client, world, app, database_
     assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
     for log in logs:
         assert "stopping the scheduler" in log.read_text()
-    assert board(client, world, "2026-10")["status"] == "closed"
+    assert api.board(months.ago(2))["status"] == "closed"
     assert client.get("/healthz").get_json()["scheduler"]["last_heartbeat"] is not None

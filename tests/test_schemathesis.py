@@ -12,7 +12,7 @@ import os
 import photo_support
 import pytest
 import schemathesis
-from conftest import World, empty_tables, entry
+from conftest import SHANGHAI, Api, Months, World, empty_tables
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from schemathesis import GenerationMode
@@ -24,6 +24,7 @@ from schemathesis.checks import (
 )
 
 from scoring import create_app
+from scoring.clock import utcnow
 from scoring.extensions import db
 
 SOAK = bool(os.environ.get("SOAK"))
@@ -38,14 +39,14 @@ def fuzzed(database_url):
     with app.app_context():
         empty_tables()
     world = World(app)
-    client = app.test_client()
-    posted = client.post(world.url("/entries"), json=entry(), headers=world.headers("sup1")).get_json()
-    veto = client.post(world.url("/vetoes"), json={"section": "LJ-02", "period": "2026-11", "reason": "r"},
-                       headers=world.headers()).get_json()
-    photo = client.post(world.url("/photos"), data=photo_support.photo(),
-                        headers={**world.headers("sup1"), "Content-Type": "image/jpeg"}).get_json()
-    real = {"cid": world.cid, "entry_id": posted["id"], "veto_id": veto["id"], "user_id": 1, "key": "2026-10",
-            "period": "2026-11", "rid": 1, "photo_id": photo["id"]}
+    months = Months(utcnow().astimezone(SHANGHAI))  # `months` and `api` are per test; this fixture is per module
+    api = Api(app, app.test_client(), world, months)
+    posted = api.post(who="sup1")
+    veto = api.veto("LJ-02", reason="r")
+    photo = api.answer(api.client.post(world.url("/photos"), data=photo_support.photo(),
+                                       headers={**world.headers("sup1"), "Content-Type": "image/jpeg"}), 201)
+    real = {"cid": world.cid, "entry_id": posted["id"], "veto_id": veto["id"], "user_id": 1, "key": months.last,
+            "period": months.this, "rid": 1, "photo_id": photo["id"]}
     yield app, world, real
     with app.app_context():
         db.session.remove()

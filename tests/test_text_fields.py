@@ -8,8 +8,6 @@ Cyrillic і) sat next to `jingsaiban`, and `leaderboard/history?to=0001-01-05` w
 from __future__ import annotations
 
 import pytest
-from conftest import entry, observed
-from core_support import assert_problem, dump_tables
 
 BREAKS = {"trailing LF": "\n", "CR LF": "\r\n", "TAB": "\t", "vertical tab": "\x0b", "escape": "\x1b",
           "line separator": "\u2028", "NEL": "\x85"}
@@ -18,15 +16,16 @@ BREAKS = {"trailing LF": "\n", "CR LF": "\r\n", "TAB": "\t", "vertical tab": "\x
 PATTERNED = ("client_id", "code", "period", "email", "username")  # their own messages say what may be used
 
 
-def one_line_cases(months) -> list[tuple[str, str, dict, str]]:
+def one_line_cases(api) -> list[tuple[str, str, dict, str]]:
     """(method, path, body with a {} where the break goes, the field named in the 422)."""
+    months = api.months
     section = {"code": "LJ-09", "name": "九标段", "start_km": 100, "end_km": 110, "contractor": "中铁"}
     team = {"code": "TJD-9", "name": "九队", "leader": "张三", "section": "LJ-01"}
-    veto = {"section": "LJ-01", "period": months["this"], "reason": "事故"}
+    veto = {"section": "LJ-01", "period": months.this, "reason": "事故"}
     recipient = {"email": "leader@example.org", "name": "指挥部", "scope": "all"}
-    cases = [("entries", {**entry(observed_at=months["now"]), "client_id": "nl-1{}"}, "client_id"),
-             ("entries", entry(section="LJ-01{}", observed_at=months["now"]), "section"),
-             ("entries", entry(team="TJD-1{}", observed_at=months["now"]), "team"),
+    cases = [("entries", {**api.entry(observed_at=months.observed_at()), "client_id": "nl-1{}"}, "client_id"),
+             ("entries", api.entry(section="LJ-01{}", observed_at=months.observed_at()), "section"),
+             ("entries", api.entry(team="TJD-1{}", observed_at=months.observed_at()), "team"),
              ("sections", {**section, "code": "LJ-09{}"}, "code"),
              ("sections", {**section, "name": "九标段{}"}, "name"),
              ("sections", {**section, "contractor": "中铁{}十局"}, "contractor"),
@@ -34,7 +33,7 @@ def one_line_cases(months) -> list[tuple[str, str, dict, str]]:
              ("teams", {**team, "name": "九{}队"}, "name"),
              ("teams", {**team, "leader": "张三{}"}, "leader"),
              ("vetoes", {**veto, "reason": "事故{}【流动红旗】"}, "reason"),
-             ("vetoes", {**veto, "period": months["this"] + "{}"}, "period"),
+             ("vetoes", {**veto, "period": months.this + "{}"}, "period"),
              ("recipients", {**recipient, "name": "指挥部{}Bcc: x@evil.example"}, "name"),
              ("recipients", {**recipient, "email": "leader@example.org{}"}, "email")]
     return [("POST", f"/competitions/{{cid}}/{path}", body, field) for path, body, field in cases] + [
@@ -53,40 +52,37 @@ def fill(body, brk: str):
 
 
 @pytest.mark.parametrize("brk", BREAKS.values(), ids=BREAKS.keys())
-def test_single_line_fields_refuse_line_breaks_and_control_characters(app, client, world, months, brk):
+def test_single_line_fields_refuse_line_breaks_and_control_characters(app, client, world, months, brk, api):
     from conftest import competition_body
 
-    before = dump_tables(app)
-    for method, path, body, field in one_line_cases(months):
+    before = api.stored()
+    for method, path, body, field in one_line_cases(api):
         if path == "/competitions":
             body = {**competition_body(), **body}
         r = client.open("/api/v1" + path.format(cid=world.cid), method=method, json=fill(body, brk),
                         headers=world.headers())
-        problem = assert_problem(r, 422, field)
+        problem = api.problem(r, 422, field)
         if field not in PATTERNED:
             assert any("控制字符" in message for message in problem["errors"][field]), problem
-    assert dump_tables(app) == before
+    assert api.stored() == before
 
 
 @pytest.mark.parametrize("path", ["/entries?period={this}%0A", "/leaderboard?period={this}%0A",
                                   "/exports/entries.csv?period={this}%0A", "/vetoes?period={this}%0A",
                                   "/leaderboard?period=current%0A"])
-def test_a_month_with_a_trailing_newline_is_not_a_month(client, world, months, path):
-    assert_problem(client.get(world.url(path.format(**months)), headers=world.headers()), 422, "period")
+def test_a_month_with_a_trailing_newline_is_not_a_month(client, world, months, path, api):
+    api.problem(client.get(world.url(path.format(this=months.this)), headers=world.headers()), 422, "period")
 
 
-def test_notes_and_reasons_keep_their_lines_but_cannot_start_a_section_of_the_mail(client, world, months):
+def test_notes_and_reasons_keep_their_lines_but_cannot_start_a_section_of_the_mail(client, world, months, api):
     forged = "脚手架未设护栏\n\n【一票否决】\nLJ-02 二标段：发生重大安全事故\n【流动红旗】\r\n本月流动红旗授予 LJ-02"
-    last = months["last"]
-    posted = client.post(world.url("/entries"), json=entry(points=3, note=forged, observed_at=observed(months, last)),
-                         headers=world.headers("sup1"))
-    assert posted.status_code == 201 and posted.get_json()["note"] == forged  # stored as typed
-    other = client.post(world.url("/entries"), json=entry(observed_at=observed(months, last)),
-                        headers=world.headers("sup1")).get_json()
+    last = months.last
+    assert api.post(month=last, points=3, note=forged, who="sup1")["note"] == forged  # stored as typed
+    other = api.post(month=last, who="sup1")
     voided = client.post(f"/api/v1/entries/{other['id']}/void", json={"reason": "重复录入\n【一票否决】"},
                          headers=world.headers())
     assert voided.status_code == 200 and voided.get_json()["void_reason"] == "重复录入\n【一票否决】"
-    assert_problem(client.post(world.url("/entries"), json=entry(note="a\x1bb", observed_at=months["now"]),
+    api.problem(client.post(world.url("/entries"), json=api.entry(note="a\x1bb", observed_at=months.observed_at()),
                                headers=world.headers("sup1")), 422, "note")
     for scope in ("all", "LJ-01"):  # the top deductions, and a section's own list of entries
         r = client.get(world.url(f"/reports/{last}?format=text&scope={scope}"), headers=world.headers())
@@ -102,15 +98,15 @@ LOOK_ALIKES = ["jіngsaiban", "ｊｉｎｇｓａｉｂａｎ", "jingsaiban\u200
 
 
 @pytest.mark.parametrize("name", LOOK_ALIKES)
-def test_usernames_are_ascii_so_none_passes_for_another(app, client, world, runner, name):
-    before = dump_tables(app)
+def test_usernames_are_ascii_so_none_passes_for_another(app, client, world, runner, name, api):
+    before = api.stored()
     r = client.post("/api/v1/users", json={"username": name, "password": "password-123", "role": "admin"},
                     headers=world.headers())
-    problem = assert_problem(r, 422, "username")
+    problem = api.problem(r, 422, "username")
     assert "用户名只能用英文字母" in problem["errors"]["username"][0] and "ASCII" in problem["errors"]["username"][0]
     result = runner.invoke(args=["users", "create", "--role", "viewer", "--", name])
     assert result.exit_code != 0 and "ASCII" in result.output
-    assert dump_tables(app) == before
+    assert api.stored() == before
     made = client.post("/api/v1/users", json={"username": "jingsaiban.2", "password": "password-123",
                                               "role": "admin"}, headers=world.headers())
     assert made.status_code == 201
@@ -130,9 +126,9 @@ def test_a_token_made_by_the_admin_names_the_admin_in_the_audit(client, world):
 
 @pytest.mark.parametrize("query", ["to=0001-01-05", "from=0001-01-01&to=0001-01-05", "to=9999-12-31",
                                    "from=1999-12-31"])
-def test_history_outside_the_years_of_the_service_is_a_422(client, world, query):
+def test_history_outside_the_years_of_the_service_is_a_422(client, world, query, api):
     r = client.get(world.url(f"/leaderboard/history?{query}"), headers=world.headers("wall"))
-    assert_problem(r, 422)
+    api.problem(r, 422)
 
 
 def test_every_pattern_matches_the_whole_value():

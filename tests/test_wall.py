@@ -1,5 +1,5 @@
 """The wall page as served: who may open it, what it refuses, and that it escapes what users typed."""
-from conftest import competition_body, entry
+from conftest import competition_body
 
 SVG_NAMESPACE = "http://www.w3.org/2000/svg"
 
@@ -119,13 +119,3 @@ def test_competition_name_is_escaped(client, world):
     assert hostile not in html and "<b>办</b>" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;" in html
     assert "&lt;b&gt;办&lt;/b&gt;" in html
-
-
-def test_the_page_polls_the_same_leaderboard_the_api_serves(client, world):
-    """The page has no scores of its own: what it fetches is the API's board, ETag and all."""
-    assert client.post(world.url("/entries"), json=entry(points=2.5), headers=world.headers("sup1")).status_code == 201
-    first = client.get(world.url("/leaderboard?board=sections&period=current"), headers=world.headers("wall"))
-    assert first.status_code == 200 and first.headers["ETag"]
-    again = client.get(world.url("/leaderboard?board=sections&period=current"),
-                       headers={**world.headers("wall"), "If-None-Match": first.headers["ETag"]})
-    assert again.status_code == 304

@@ -11,7 +11,7 @@ import time
 
 import pytest
 import requests
-from conftest import LiveServer, entry
+from conftest import LiveServer
 from playwright.sync_api import expect
 
 pytestmark = pytest.mark.browser
@@ -21,27 +21,14 @@ HOSTILE = '<img src=x id=pwned onerror="document.title=1">'
 
 
 @pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 1920, "height": 1080}, locale="zh-CN",
-                                  timezone_id="Asia/Shanghai")
-    page = context.new_page()
-    page.console_errors = []  # CSP violations and script errors land here
-    page.on("console", lambda m: m.type == "error" and page.console_errors.append(m.text))
-    page.on("pageerror", lambda e: page.console_errors.append(str(e)))
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def scored(client, world):
-    """LJ-01 98.5 (1 + 0.5 through TJD-1), LJ-02 96.5 (2.5 + 1 through TJD-2): LJ-01 ranks first.
+def scored(client, world, api):
+    """This month: LJ-01 98.5 (1 + 0.5 through TJD-1), LJ-02 96.5 (2.5 + 1 through TJD-2): LJ-01 ranks first.
     LJ-03 and TJD-3 are vetoed; LJ-04 has no entries (not assessed)."""
-    for body, who in ((entry(points=1), "sup1"), (entry(section="LJ-02", points=2.5), "sup2"),
-                      (entry(team="TJD-1", points=0.5), "sup1"), (entry(section="LJ-02", team="TJD-2"), "sup2")):
-        assert client.post(world.url("/entries"), json=body, headers=world.headers(who)).status_code == 201
-    veto = client.post(world.url("/vetoes"), json={"section": "LJ-03", "team": "TJD-3", "period": "2026-11",
-                                                   "reason": f"发生安全事故 {HOSTILE}"}, headers=world.headers())
-    assert veto.status_code == 201, veto.get_json()
+    api.post(points=1, who="sup1")
+    api.post(section="LJ-02", points=2.5, who="sup2")
+    api.post(team="TJD-1", points=0.5, who="sup1")
+    api.post(section="LJ-02", team="TJD-2", who="sup2")
+    api.veto("LJ-03", team="TJD-3", reason=f"发生安全事故 {HOSTILE}")
     section = client.post(world.url("/sections"), json={"code": "LJ-04", "name": "四标段", "start_km": 45,
                                                         "end_km": 60, "contractor": "山东路桥集团"},
                           headers=world.headers())
@@ -75,7 +62,7 @@ def cell(page, board, code, name):
     return row(page, board, code).locator(f".{name}").inner_text().strip()
 
 
-def test_boards_show_ranks_totals_flags_vetoes_and_unassessed(page, live_server, scored):
+def test_boards_show_ranks_totals_flags_vetoes_and_unassessed(page, live_server, scored, months):
     open_wall(page, live_server, scored)
     page.wait_for_selector("#board-teams .row[data-code='TJD-3']")
     codes = [r.get_attribute("data-code") for r in page.locator("#board-sections .rows .row").all()]
@@ -98,7 +85,8 @@ def test_boards_show_ranks_totals_flags_vetoes_and_unassessed(page, live_server,
     assert (cell(page, "teams", "TJD-1", "rank"), cell(page, "teams", "TJD-1", "total")) == ("1", "99.50")
     assert (cell(page, "teams", "TJD-2", "rank"), cell(page, "teams", "TJD-2", "total")) == ("2", "99.00")
 
-    assert page.locator("#period").inner_text() == "2026年11月"
+    year, month = months.this.split("-")
+    assert page.locator("#period").inner_text() == f"{year}年{int(month)}月"
     assert "实时" in page.locator("#period-status").inner_text()
     assert page.locator("#flag-name").inner_text() == "暂无"  # no month closed yet
     assert re.fullmatch(r"\d{1,2}/\d{1,2} \d\d:\d\d:\d\d", page.locator("#generated-at").inner_text())
@@ -106,12 +94,12 @@ def test_boards_show_ranks_totals_flags_vetoes_and_unassessed(page, live_server,
     assert page.console_errors == []  # the CSP lets the page's own script and styles through
 
 
-def test_a_posted_entry_shows_without_a_reload(page, live_server, scored):
+def test_a_posted_entry_shows_without_a_reload(page, live_server, scored, api):
     open_wall(page, live_server, scored)
     page.evaluate("window.sameDocument = true")
     assert cell(page, "sections", "LJ-02", "total") == "96.50"
     posted = requests.post(f"{live_server.url}/api/v1/competitions/{scored.cid}/entries",
-                           json=entry(section="LJ-02", criterion="quality", item="Q1", points=1.5),
+                           json=api.entry(section="LJ-02", criterion="quality", item="Q1", points=1.5),
                            headers=scored.headers("sup2"), timeout=10)
     assert posted.status_code == 201
     expect(row(page, "sections", "LJ-02").locator(".total")).to_have_text("95.00", timeout=REFRESH_MS)
@@ -119,7 +107,41 @@ def test_a_posted_entry_shows_without_a_reload(page, live_server, scored):
     assert row(page, "sections", "LJ-02").locator(".crit[data-criterion='quality']").inner_text() == "23.5"
 
 
-def test_offline_notice_keeps_the_data_and_clears_when_the_server_is_back(page, database_url, scored):
+def test_the_page_polls_with_if_none_match_and_redraws_nothing_on_a_304(page, live_server, scored, api):
+    """The page holds no scores of its own: it polls the API's boards, sends back the ETag it was given, and
+    an unchanged board (304) leaves the screen alone; a change is drawn."""
+    answers = []  # (board, If-None-Match sent, status, ETag received), in the order they arrive
+    page.on("response", lambda r: "/leaderboard?" in r.url and answers.append(
+        (re.search(r"board=(\w+)", r.url)[1], r.request.all_headers().get("if-none-match"), r.status,
+         r.headers.get("etag"))))
+    open_wall(page, live_server, scored)
+    page.evaluate("""() => {
+        window.mutations = 0;
+        const observer = new MutationObserver((records) => { window.mutations += records.length; });
+        for (const rows of document.querySelectorAll("[data-rows]")) {
+            observer.observe(rows, {childList: true, subtree: true, characterData: true, attributes: true});
+        }
+        window.firstRow = document.querySelector("#board-sections .row[data-code='LJ-01']");
+    }""")
+    synced = page.locator("#synced-at").inner_text()
+    for board in ("sections", "teams"):
+        page.wait_for_event("response", lambda r, board=board: f"board={board}" in r.url and r.status == 304,
+                            timeout=REFRESH_MS)
+    expect(page.locator("#synced-at")).not_to_have_text(synced, timeout=REFRESH_MS)  # that poll was handled
+    for board in ("sections", "teams"):
+        first, *later = [a for a in answers if a[0] == board]
+        assert first[1:3] == (None, 200) and first[3]
+        assert later and all(sent == first[3] and status == 304 for _, sent, status, _ in later), answers
+    assert page.evaluate("window.mutations") == 0
+    assert page.evaluate("window.firstRow.isConnected") is True
+
+    api.post(points=2, who="sup1")  # the board changes: the next poll gets a 200 and the page redraws
+    expect(row(page, "sections", "LJ-01").locator(".total")).to_have_text("96.50", timeout=REFRESH_MS)
+    assert page.evaluate("window.mutations") > 0 and page.evaluate("window.firstRow.isConnected") is False
+    assert page.console_errors == []
+
+
+def test_offline_notice_keeps_the_data_and_clears_when_the_server_is_back(page, database_url, scored, api):
     server = LiveServer(database_url).start()
     try:
         open_wall(page, server, scored)
@@ -136,7 +158,7 @@ def test_offline_notice_keeps_the_data_and_clears_when_the_server_is_back(page, 
         page.wait_for_selector("#offline", state="hidden", timeout=REFRESH_MS)
         assert cell(page, "sections", "LJ-01", "total") == "98.50"
         # And it is live again: a new entry shows.
-        requests.post(f"{server.url}/api/v1/competitions/{scored.cid}/entries", json=entry(points=4),
+        requests.post(f"{server.url}/api/v1/competitions/{scored.cid}/entries", json=api.entry(points=4),
                       headers=scored.headers("sup1"), timeout=10).raise_for_status()
         expect(row(page, "sections", "LJ-01").locator(".total")).to_have_text("94.50", timeout=REFRESH_MS)
     finally:
