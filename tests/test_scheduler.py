@@ -67,6 +67,18 @@ def test_auto_close_only_after_the_deadline_and_never_after_a_reopen(client, wor
     api.close("2026-10")
 
 
+@pytest.mark.time_machine("2026-11-03T00:29:00+08:00")
+def test_the_jobs_read_the_services_clock(client, world, app, api, clock):
+    """Run as the scheduler runs them, with no `now` given: the deadline is checked against scoring.clock."""
+    api.post(month="2026-10", points=1)
+    with app.app_context():
+        assert run_job("close") == []
+    clock.move_to("2026-11-03T00:30:00+08:00")
+    with app.app_context():
+        assert run_job("close") == [f"{world.cid}:2026-10"]
+    assert api.board("2026-10")["status"] == "closed"
+
+
 @NOVEMBER
 @pytest.mark.tampers_with_board_tables
 def test_auto_close_follows_the_configured_day_and_time_and_the_competitions_zone(client, world, app, api):
