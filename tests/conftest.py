@@ -27,7 +27,7 @@ import time
 import urllib.request
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -193,28 +193,12 @@ def world(app) -> World:
 SHANGHAI = ZoneInfo("Asia/Shanghai")  # the world's competition keeps the default zone
 
 
-class Clock:
-    """The service's clock (scoring.clock) moved by time-machine; it keeps ticking from where it is put."""
-
-    def __init__(self, machine):
-        self.machine = machine
-
-    def move_to(self, when: datetime | str) -> None:
-        self.machine.move_to(when)
-
-    def shift(self, delta: timedelta) -> None:
-        self.machine.shift(delta)
-
-    def now(self) -> datetime:
-        """Now in the competition's zone."""
-        return utcnow().astimezone(SHANGHAI)
-
-
 @pytest.fixture
-def clock(time_machine) -> Clock:
-    """`clock.move_to("2027-01-01T00:10:00+08:00")`, `clock.shift(timedelta(days=1))`. To set the clock before
-    `app` and `world` exist, mark the test `@pytest.mark.time_machine(…)` instead."""
-    return Clock(time_machine)
+def clock(time_machine):
+    """The service's clock (scoring.clock), moved by time-machine and ticking on from where it is put:
+    `clock.move_to("2027-01-01T00:10:00+08:00")`, `clock.shift(timedelta(days=1))`. To set it before `app` and
+    `world` exist (their rows get its time), mark the test `@pytest.mark.time_machine(…)`."""
+    return time_machine
 
 
 def month_key(year: int, month: int) -> str:
@@ -261,10 +245,6 @@ class Months:
         if key == self.this:
             moment = min(datetime.fromisoformat(moment), self.now.replace(second=0, microsecond=0)).isoformat()
         return moment
-
-    def day(self, key: str | None = None) -> date:
-        """The day of `observed_at(key)`."""
-        return datetime.fromisoformat(self.observed_at(key)).date()
 
 
 @pytest.fixture
@@ -447,7 +427,7 @@ class LiveServer:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def start(self, wait: float = 60) -> LiveServer:
+    def start(self, wait: float = 120) -> LiveServer:
         env = {**os.environ, "DATABASE_URL": self.database_url, "PORT": str(self.port), "LOG_LEVEL": "WARNING",
                "SCHEDULER_ENABLED": "0", "WEB_CONCURRENCY": str(self.workers), **self.env}
         self.process = subprocess.Popen(
