@@ -46,8 +46,8 @@ def test_demo_holds_the_articles_competition(app, runner, login, months):
         due = [months.ago(2), *([months.last] if months.now.day >= 3 else [])]
         assert [p.key for p in closed] == due and any(p.flag_section_id for p in closed)
     boards_show_ranks_movement_veto_and_flags(app, login)
+    recent_findings_carry_photos(app, login)  # the demo's own entries, before the supervisor below adds one
     supervisor_posts_and_voids(app, login, months)
-    recent_findings_carry_photos(app, login)
 
 
 def boards_show_ranks_movement_veto_and_flags(app, login):
