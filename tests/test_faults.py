@@ -279,7 +279,9 @@ def test_postgres_restarted_under_load(app, world, api, database_url):
     finally:
         server.stop()
         assert pg_ready(), "PostgreSQL did not come back"
-    assert restarted and all(not t.pending for t in tablets)
+    assert restarted and all(not t.pending for t in tablets), (
+        "the tablets ran out of time before everything was acknowledged", len(tally.acknowledged), tally.requests,
+        tally.statuses)
     figures = verify_stored(app, world, everything, tally)
     report("PostgreSQL restart", figures)
     # Requests in flight got a 503 in the problem+json shape (checked for every error answer).
