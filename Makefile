@@ -70,6 +70,7 @@ screenshot: $(VENV)/.installed-dev system-deps
 
 lint: $(VENV)/.installed-dev
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis

@@ -14,18 +14,11 @@ from sqlalchemy import func, select
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
+from .errors import Problem
 from .extensions import db
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
-
-
-class Problem(Exception):  # noqa: N818 - RFC 9457 calls it a problem
-    """Raised anywhere below a route to answer with RFC 9457 problem details."""
-
-    def __init__(self, status: int, detail: str, errors: dict | None = None, headers=None):
-        super().__init__(detail)
-        self.status, self.detail, self.errors, self.headers = status, detail, errors, headers or {}
 
 
 def problem_response(status: int, detail: str | None = None, errors: dict | None = None, headers=None):

@@ -5,7 +5,16 @@ import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
+from .auth.operations import create_user, issue_token
+from .backup import backup_command, restore_command
+from .competitions.models import Competition
+from .demo import load_demo
+from .errors import Problem
 from .extensions import db
+from .reports.cli import reports_cli
+from .scheduler.cli import scheduler_command
+from .standings import tallies
+from .standings.consistency import check_tallies
 
 users = AppGroup("users", help="Users and their tokens.")
 tallies_cli = AppGroup("tallies", help="The per-subject aggregates behind the boards.")
@@ -19,9 +28,6 @@ tallies_cli = AppGroup("tallies", help="The per-subject aggregates behind the bo
 @click.option("--competition", type=int, default=None, help="The competition id (needed with --sections).")
 def create_user_command(name, role, password, sections, competition):
     """Make a user and print a bearer token for it."""
-    from .api import Problem
-    from .auth.operations import create_user, issue_token
-
     codes = [c.strip() for c in sections.split(",") if c.strip()]
     if codes and competition is None and role == "supervisor":
         competition = _only_competition()
@@ -41,8 +47,6 @@ def create_user_command(name, role, password, sections, competition):
 def _only_competition() -> int | None:
     from sqlalchemy import select
 
-    from .competitions.models import Competition
-
     ids = db.session.scalars(select(Competition.id)).all()
     return ids[0] if len(ids) == 1 else None
 
@@ -52,8 +56,6 @@ def _only_competition() -> int | None:
 @with_appcontext
 def demo_command(if_empty):
     """Load the demo competition: the 121 km outer ring road of the seed article."""
-    from .demo import load_demo
-
     load_demo(if_empty=if_empty)
 
 
@@ -61,8 +63,6 @@ def demo_command(if_empty):
 @click.option("--repair", is_flag=True, help="Rebuild them when they drifted.")
 def tallies_check(repair):
     """Compare the aggregates with a recomputation from the entries."""
-    from .standings.consistency import check_tallies
-
     drift = check_tallies(repair=repair)
     db.session.commit()
     click.echo(f"{len(drift)} aggregate rows drifted" + (" (repaired)" if drift and repair else ""))
@@ -73,18 +73,12 @@ def tallies_check(repair):
 @tallies_cli.command("rebuild")
 def tallies_rebuild():
     """Recompute every aggregate from the entries."""
-    from .standings import tallies
-
     tallies.rebuild()
     db.session.commit()
     click.echo("aggregates rebuilt")
 
 
 def init_app(app: Flask) -> None:
-    from .backup import backup_command, restore_command
-    from .reports.cli import reports_cli
-    from .scheduler.cli import scheduler_command
-
     app.cli.add_command(users)
     app.cli.add_command(tallies_cli)
     app.cli.add_command(demo_command)

@@ -27,14 +27,17 @@ from sqlalchemy import select
 from .auth.models import User
 from .auth.operations import create_user, issue_token
 from .clock import utcnow
-from .competitions.models import Competition
+from .competitions.models import Competition, Section
 from .competitions.operations import create_competition, create_section, create_team
 from .competitions.schemas import CompetitionIn
+from .demo_photos import site_photo
 from .entries.models import Entry
 from .entries.operations import post_entries, void_entry
-from .entries.schemas import format_chainage
+from .entries.schemas import EntryIn
 from .extensions import db
-from .periods.operations import close_period, current_key
+from .fields import format_chainage
+from .month import Month
+from .periods.operations import close_period
 from .photos import images
 from .photos.operations import photo_id_of, save_photo
 from .reports.models import Recipient
@@ -109,6 +112,7 @@ BONUSES = [
 ]
 
 CREDENTIALS = "demo-credentials.json"
+_load = EntryIn().load
 PHOTO_DAYS = 21  # findings this recent carry photos (a few dozen: the demo loads in seconds)
 
 
@@ -157,8 +161,6 @@ def load_demo(if_empty: bool = False, seed: int = 20230102, now: datetime | None
 
 
 def _section_id(competition_id: int, code: str) -> int:
-    from .competitions.models import Section
-
     return db.session.scalar(select(Section.id).where(Section.competition_id == competition_id, Section.code == code))
 
 
@@ -228,7 +230,7 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
                 payload["chainage"] = _stake(places, code)
                 if payload["kind"] == "deduction" and payload["points"] > 0 and (today - day).days < PHOTO_DAYS:
                     payload["photos"] = _evidence(competition, supervisors[code], places, payload)
-                outcomes = post_entries(competition, supervisors[code], [payload])
+                outcomes = post_entries(competition, supervisors[code], [payload], _load)
                 if not voided and day.day >= 8 and outcomes[0].status == "created" and payload["points"] > 0:
                     void_entry(outcomes[0].entry_id, admin, "录入错误：重复录入同一检查记录")
                     voided = True
@@ -242,12 +244,12 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
             db.session.commit()
             bar.update(1)
     if not vetoed:
-        _veto(competition, admin, current_key(competition, now))
+        _veto(competition, admin, Month.current(competition.timezone, now))
     # A tablet that was offline for weeks: its entry for a closed month arrives late.
     late_day = months[0] + timedelta(days=20)
     post_entries(competition, supervisors["LJ-05"],
                  [_entry(late_day, tz, rng, "LJ-05", None, "safety", "S3", "deduction", Decimal("1"),
-                         "离线补传：用电线路私拉乱接")])
+                         "离线补传：用电线路私拉乱接")], _load)
 
 
 def _stake(rng: random.Random, section: str) -> str:
@@ -257,8 +259,6 @@ def _stake(rng: random.Random, section: str) -> str:
 
 def _evidence(competition: Competition, supervisor: User, rng: random.Random, payload: dict) -> list[str]:
     """Photos of the finding's sign (two for the larger ones), uploaded as the API would store them."""
-    from .demo_photos import site_photo
-
     place = next(f"{code} {code[-2:]}标 {name}" for code, name, *_ in SECTIONS if code == payload["section"])
     ids = []
     for _ in range(2 if payload["points"] >= 2 else 1):

@@ -88,9 +88,6 @@ def Pattern(regex: str, error: str) -> ma.validate.Regexp:  # noqa: N802 - reads
     return ma.validate.Regexp(rf"(?:{regex})\Z", error=error)
 
 
-MONTH = Pattern(r"\d{4}-(0[1-9]|1[0-2])", "Use YYYY-MM.")
-
-
 class Code(ma.fields.String):
     """A short identifier such as LJ-01 or S2."""
 
@@ -106,3 +103,26 @@ class Strict(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+
+_CHAINAGE = re.compile(r"K(\d{1,4})\+(\d{3})")
+
+
+class Chainage(ma.fields.String):
+    """A stake on the road, `K23+450` (K + km + '+' + three-digit metres), held as metres (23450)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(metadata={"example": "K23+450", "pattern": f"^{_CHAINAGE.pattern}$"}, **kwargs)
+
+    def _deserialize(self, value, attr, data, **kwargs) -> int:
+        match = _CHAINAGE.fullmatch(value) if isinstance(value, str) else None
+        if match is None:
+            raise ma.ValidationError("桩号格式应为 K23+450。Use K + km + '+' + three-digit metres, e.g. K23+450.")
+        return int(match[1]) * 1000 + int(match[2])
+
+    def _serialize(self, value, attr, obj, **kwargs) -> str | None:
+        return None if value is None else format_chainage(value)
+
+
+def format_chainage(metres: int) -> str:
+    return f"K{metres // 1000}+{metres % 1000:03d}"

@@ -10,6 +10,7 @@ from werkzeug.routing import IntegerConverter
 
 from .api import problem_response
 from .extensions import sqlite_read_only
+from .month import MonthConverter, month_param_schema
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one in a URL is simply not there
@@ -28,8 +29,10 @@ def init_app(app: Flask, api=None) -> None:
     from flask_smorest.spec.plugins import integerconverter2paramschema
 
     app.url_map.converters["int"] = IdConverter
+    app.url_map.converters["month"] = MonthConverter
     if api is not None:
         api.register_converter(IdConverter, integerconverter2paramschema)
+        api.register_converter(MonthConverter, month_param_schema)
 
     @app.before_request
     def mark_read_only():

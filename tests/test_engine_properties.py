@@ -21,6 +21,7 @@ from scoring.auth.models import User
 from scoring.competitions.operations import create_competition, create_section, create_team
 from scoring.competitions.schemas import CompetitionIn
 from scoring.entries.operations import post_entries, void_entry
+from scoring.entries.schemas import EntryIn
 from scoring.extensions import db
 from scoring.standings import engine, tallies
 from scoring.standings.operations import board_rows, rules_of
@@ -88,7 +89,8 @@ def post_all(competition, stream: list[Posting], batch: int) -> list[int]:
     """Post in batches of `batch`; returns the entry ids in stream order."""
     user, ids = admin(), []
     for start in range(0, len(stream), batch):
-        outcomes = post_entries(competition, user, [p.payload() for p in stream[start:start + batch]])
+        outcomes = post_entries(competition, user, [p.payload() for p in stream[start:start + batch]],
+                                EntryIn().load)
         db.session.commit()
         assert [o.status for o in outcomes] == ["created"] * len(outcomes), [o.errors for o in outcomes]
         ids += [o.entry_id for o in outcomes]

@@ -8,8 +8,8 @@ from functools import cached_property, wraps
 from flask import g, request
 from sqlalchemy import bindparam, select
 
-from ..api import Problem
 from ..clock import utcnow
+from ..errors import Problem
 from ..extensions import db
 from .models import ApiToken, User, user_sections
 

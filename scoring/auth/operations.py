@@ -9,10 +9,10 @@ from flask import current_app
 from sqlalchemy import func, or_, select
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..api import Problem
 from ..audit.operations import record
 from ..clock import utcnow
 from ..competitions.models import Competition, Section
+from ..errors import Problem
 from ..extensions import db
 from .access import hash_token
 from .models import ROLES, USERNAME, USERNAME_RULE, ApiToken, LoginFailure, User

@@ -2,8 +2,9 @@ from flask import g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..api import Problem, paginate
+from ..api import paginate
 from ..competitions.models import Section
+from ..errors import Problem
 from ..extensions import db
 from .access import roles
 from .models import ROLES, User, user_sections

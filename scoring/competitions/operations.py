@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..api import Problem
 from ..audit.operations import record
+from ..errors import Problem
 from ..extensions import db
 from .models import Competition, Criterion, Item, Section, Team
 

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
 from ..clock import utcnow
-from ..competitions.models import Section, Team
+from ..competitions.models import Competition, Section, Team
 from ..extensions import db
 from ..types import Points, UTCDateTime
 
@@ -49,6 +49,7 @@ class Entry(db.Model):
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
 
+    competition: Mapped[Competition] = relationship(lazy="joined", viewonly=True)
     section: Mapped[Section] = relationship(lazy="joined")
     team: Mapped[Team | None] = relationship(lazy="joined")
     supervisor: Mapped[User] = relationship(lazy="joined")

@@ -9,27 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from sqlalchemy import select
 
-from ..api import Problem
 from ..audit.operations import record, record_many
 from ..auth.models import User
 from ..clock import utcnow
 from ..competitions.models import Competition, Section, Team
 from ..competitions.operations import bump_revision
+from ..errors import Problem
 from ..extensions import db, upsert_insert
+from ..fields import format_chainage
+from ..month import Month
 from ..periods.operations import lock_month, lock_months
 from ..photos.models import Photo
 from ..standings import tallies
 from .models import Entry, EntryPhoto, EntryVoid
-from .schemas import EntryIn, format_chainage
 
 # A tablet's clock may run a little fast; anything further ahead is a typo.
 FUTURE_SLACK = timedelta(hours=24)
-_entry_schema = EntryIn()
 
 
 @dataclass
@@ -42,7 +41,7 @@ class Outcome:
 
 def period_of(observed_at, timezone: str) -> str:
     """The month of `observed_at` on the competition's own calendar."""
-    return observed_at.astimezone(ZoneInfo(timezone)).strftime("%Y-%m")
+    return Month.at(observed_at, timezone)
 
 
 def _codes(payloads: list, field: str) -> set[str]:
@@ -165,8 +164,9 @@ def _same_content(row: dict, entry: Entry) -> bool:
             and row["photos"] == entry.photo_ids)
 
 
-def post_entries(competition: Competition, user: User, payloads: list) -> list[Outcome]:
-    """Store a batch of entries; one outcome per payload, in order. One bad entry blocks nothing."""
+def post_entries(competition: Competition, user: User, payloads: list, load) -> list[Outcome]:
+    """Store a batch of entries; one outcome per payload, in order. One bad entry blocks nothing.
+    `load` is the entry schema's load (the caller's: EntryIn().load), raising ma.ValidationError."""
     book = _Rulebook(competition, payloads)
     outcomes: list[Outcome | None] = [None] * len(payloads)
     rows: dict[str, dict] = {}  # client_id -> row, first occurrence in the batch
@@ -175,7 +175,7 @@ def post_entries(competition: Competition, user: User, payloads: list) -> list[O
         client_id = payload.get("client_id") if isinstance(payload, dict) else None
         client_id = client_id if isinstance(client_id, str) else None
         try:
-            data = _entry_schema.load(payload)
+            data = load(payload)
         except ma.ValidationError as error:
             messages = error.messages if isinstance(error.messages, dict) else {"_entry": error.messages}
             outcomes[i] = Outcome(client_id, "invalid", errors=messages)

@@ -2,19 +2,21 @@ from flask import g, jsonify, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..api import Problem, paginate
+from ..api import paginate
 from ..auth.access import READERS, roles
 from ..auth.models import User
 from ..competitions.models import Section, Team
 from ..competitions.operations import get_competition
+from ..errors import Problem
 from ..extensions import db
 from .models import Entry
 from .operations import get_entry, post_entries, void_entry
-from .schemas import BatchOut, EntryBatchIn, EntryFilter, EntryOut, VoidIn
+from .schemas import BatchOut, EntryBatchIn, EntryFilter, EntryIn, EntryOut, VoidIn
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1", description="Score postings from the tablets.")
 
 _STATUS = {"conflict": 409, "invalid": 422, "forbidden": 403}
+_entry = EntryIn()
 
 
 @blp.post("/competitions/<int:cid>/entries")
@@ -32,7 +34,7 @@ def post_entry(cid):
         raise Problem(400, "The body is not valid JSON.")
     if isinstance(body, dict) and "entries" in body:
         entries = EntryBatchIn().load(body)["entries"]
-        outcomes = post_entries(competition, g.user, entries)
+        outcomes = post_entries(competition, g.user, entries, _entry.load)
         db.session.commit()
         # A Response passes through the 201 schema above untouched.
         return jsonify(BatchOut().dump({"results": [
@@ -40,7 +42,7 @@ def post_entry(cid):
              **({"id": o.entry_id} if o.entry_id else {}), **({"errors": o.errors} if o.errors else {})}
             for o in outcomes
         ]}))
-    (outcome,) = post_entries(competition, g.user, [body])
+    (outcome,) = post_entries(competition, g.user, [body], _entry.load)
     if outcome.status in _STATUS:
         db.session.rollback()
         detail = {"conflict": f"Entry {outcome.client_id} is already stored with other content.",

@@ -1,12 +1,14 @@
 from __future__ import annotations
 
 import re
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from marshmallow import validates_schema
 
 from ..api import PageArgs
-from ..fields import MONTH, AwareDateTime, OneLine, Pattern, PointsField, Strict, Text
+from ..fields import AwareDateTime, Chainage, OneLine, Pattern, PointsField, Strict, Text
+from ..month import MonthField
 from ..standings.engine import CRITERIA
 from .models import STATUSES
 
@@ -14,29 +16,6 @@ KINDS = ("deduction", "bonus")
 MAX_BATCH = 500
 MAX_NOTE = 4000
 MAX_PHOTOS = 9
-_CHAINAGE = re.compile(r"K(\d{1,4})\+(\d{3})")
-
-
-class Chainage(ma.fields.String):
-    """A stake on the road, `K23+450` (K + km + '+' + three-digit metres), held as metres (23450)."""
-
-    def __init__(self, **kwargs):
-        super().__init__(metadata={"example": "K23+450", "pattern": f"^{_CHAINAGE.pattern}$"}, **kwargs)
-
-    def _deserialize(self, value, attr, data, **kwargs) -> int:
-        match = _CHAINAGE.fullmatch(value) if isinstance(value, str) else None
-        if match is None:
-            raise ma.ValidationError("桩号格式应为 K23+450。Use K + km + '+' + three-digit metres, e.g. K23+450.")
-        return int(match[1]) * 1000 + int(match[2])
-
-    def _serialize(self, value, attr, obj, **kwargs) -> str | None:
-        return None if value is None else format_chainage(value)
-
-
-def format_chainage(metres: int) -> str:
-    return f"K{metres // 1000}+{metres % 1000:03d}"
-
-
 class PhotoId(ma.fields.String):
     """A photo's id, the SHA-256 (hex) of its bytes; upper case is read as lower."""
 
@@ -103,7 +82,8 @@ class EntryOut(ma.Schema):
     item = ma.fields.String(allow_none=True)
     kind = ma.fields.String()
     points = PointsField()
-    observed_at = ma.fields.Method("_observed_at")
+    # Shown in the competition's own time zone, the clock the inspector read.
+    observed_at = ma.fields.Function(lambda e: e.observed_at.astimezone(ZoneInfo(e.competition.timezone)).isoformat())
     note = ma.fields.String(allow_none=True)
     location = ma.fields.Function(lambda e: None if e.lat is None else {"lat": e.lat, "lon": e.lon})
     chainage = Chainage(attribute="chainage_m", allow_none=True)
@@ -115,21 +95,6 @@ class EntryOut(ma.Schema):
     void_reason = ma.fields.Function(lambda e: e.void.reason if e.void else None)
     voided_by = ma.fields.Function(lambda e: e.void.voided_by.username if e.void else None)
     voided_at = ma.fields.Function(lambda e: e.void.voided_at.isoformat() if e.void else None)
-
-    def _observed_at(self, entry) -> str:
-        # Shown in the competition's own time zone, the clock the inspector read.
-        tz = self.context_timezone(entry)
-        return entry.observed_at.astimezone(tz).isoformat() if tz else entry.observed_at.isoformat()
-
-    @staticmethod
-    def context_timezone(entry):
-        from zoneinfo import ZoneInfo
-
-        from ..competitions.models import Competition
-        from ..extensions import db
-
-        competition = db.session.get(Competition, entry.competition_id)
-        return ZoneInfo(competition.timezone) if competition else None
 
 
 class BatchResultOut(ma.Schema):
@@ -144,7 +109,7 @@ class BatchOut(ma.Schema):
 
 
 class EntryFilter(PageArgs):
-    period = ma.fields.String(validate=MONTH)
+    period = MonthField()
     section = ma.fields.String()
     team = ma.fields.String()
     criterion = ma.fields.String(validate=ma.validate.OneOf(CRITERIA))

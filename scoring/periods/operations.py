@@ -5,28 +5,22 @@ These change data; the caller commits.
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import datetime
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from ..api import Problem
 from ..audit.operations import record
 from ..clock import utcnow
 from ..competitions.models import Competition, Section
 from ..competitions.operations import bump_revision
+from ..entries.models import Entry
+from ..errors import Problem
 from ..extensions import db, upsert_insert
+from ..month import Month
+from ..reports.operations import queue_reports
+from ..standings import tallies
 from ..standings.engine import flag_holder
+from ..standings.operations import board_rows, rows_json
 from .models import Period, PeriodEvent, Snapshot
-
-
-def current_key(competition: Competition, now: datetime | None = None) -> str:
-    return (now or utcnow()).astimezone(ZoneInfo(competition.timezone)).strftime("%Y-%m")
-
-
-def previous_key(key: str) -> str:
-    year, month = int(key[:4]), int(key[5:])
-    return f"{year - 1}-12" if month == 1 else f"{year}-{month - 1:02d}"
 
 
 def ensure_periods(competition_id: int, keys: set[str]) -> None:
@@ -67,10 +61,7 @@ def lock_month(competition_id: int, key: str, *, exclusive: bool = False) -> Per
 def close_period(competition: Competition, key: str, actor=None) -> tuple[Period, bool]:
     """Freeze both boards of the month and award the red flag. Closing a closed month changes
     nothing and returns False. Safe when two processes close at once: the row lock orders them."""
-    from ..reports.operations import queue_reports
-    from ..standings.operations import board_rows, rows_json
-
-    if key > current_key(competition):
+    if key > Month.current(competition.timezone):
         raise Problem(422, f"{key} has not begun yet.", {"key": ["A future month cannot be closed."]})
     period = lock_month(competition.id, key, exclusive=True)
     if period.status == "closed":
@@ -103,9 +94,6 @@ def close_period(competition: Competition, key: str, actor=None) -> tuple[Period
 
 def reopen_period(competition: Competition, key: str, reason: str, actor=None) -> Period:
     """Open a closed month again; its late entries count from now on. The close stays on record."""
-    from ..entries.models import Entry
-    from ..standings import tallies
-
     period = lock_month(competition.id, key, exclusive=True)
     if period.status != "closed":
         raise Problem(409, f"{key} is not closed.")
@@ -127,10 +115,3 @@ def reopen_period(competition: Competition, key: str, reason: str, actor=None) -
            detail={"late_entries_counted": len(late)}, actor=actor)
     db.session.flush()
     return period
-
-
-def latest_snapshot(period_id: int, board: str) -> list[dict] | None:
-    return db.session.scalar(
-        select(Snapshot.rows).where(Snapshot.period_id == period_id, Snapshot.board == board)
-        .order_by(Snapshot.id.desc()).limit(1)
-    )

@@ -1,9 +1,7 @@
-import re
-
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..api import PageArgs, Problem, paginate
+from ..api import PageArgs, paginate
 from ..auth.access import READERS, roles
 from ..competitions.operations import get_competition
 from ..extensions import db
@@ -15,12 +13,6 @@ blp = Blueprint("periods", __name__, url_prefix="/api/v1/competitions/<int:cid>/
                 description="Months: closing (snapshot and red flag) and reopening.")
 
 
-def _key(key: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", key):
-        raise Problem(404, f"No period {key!r}; periods are months, YYYY-MM.")
-    return key
-
-
 @blp.get("")
 @roles(*READERS)
 @blp.arguments(PageArgs, location="query")
@@ -30,21 +22,21 @@ def list_periods(args, cid):
     return paginate(select(Period).where(Period.competition_id == cid).order_by(Period.key), args)
 
 
-@blp.post("/<key>/close")
+@blp.post("/<month:key>/close")
 @roles("admin")
 @blp.response(200, PeriodOut)
 def post_close(cid, key):
     """Freeze the month's standings and award the red flag; closing a closed month changes nothing."""
-    period, _ = close_period(get_competition(cid), _key(key))
+    period, _ = close_period(get_competition(cid), key)
     db.session.commit()
     return period
 
 
-@blp.post("/<key>/reopen")
+@blp.post("/<month:key>/reopen")
 @roles("admin")
 @blp.arguments(ReopenIn)
 @blp.response(200, PeriodOut)
 def post_reopen(data, cid, key):
-    period = reopen_period(get_competition(cid), _key(key), data["reason"])
+    period = reopen_period(get_competition(cid), key, data["reason"])
     db.session.commit()
     return period

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
-from ..api import Problem
 from ..audit.operations import record
 from ..competitions.models import Competition, Section
+from ..errors import Problem
 from ..extensions import db, upsert_insert
 from .images import Prepared
 from .models import Photo

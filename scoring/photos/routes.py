@@ -2,9 +2,9 @@ from flask import current_app, g, request
 from flask_smorest import Blueprint
 from werkzeug.exceptions import RequestEntityTooLarge
 
-from ..api import Problem
 from ..auth.access import READERS, roles
 from ..competitions.operations import get_competition
+from ..errors import Problem
 from ..extensions import db
 from ..http import body_limit
 from . import images

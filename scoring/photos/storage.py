@@ -13,7 +13,7 @@ from urllib.parse import urlsplit
 from flask import current_app
 from sqlalchemy import select
 
-from ..api import Problem
+from ..errors import Problem
 from ..extensions import db, upsert_insert
 from .models import PhotoFile
 

@@ -1,21 +1,28 @@
 """`flask --app wsgi reports send YYYY-MM` and `reports preview YYYY-MM --out report.html`."""
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
+from ..audit.operations import record
+from ..clock import utcnow
+from ..competitions.models import Competition
 from ..extensions import db
+from ..month import Month
+from ..periods.models import Period
+from .exports import section_by_code
+from .mail import requeue_failed, send_due
+from .models import Delivery
+from .operations import queue_reports
+from .render import build_report, render_html, render_text
 
 reports_cli = AppGroup("reports", help="The monthly report: send it now, or preview it.")
 
 
 def _competition(competition_id: int | None):
-    from ..competitions.models import Competition
-
     if competition_id is None:
         ids = db.session.scalars(select(Competition.id)).all()
         if len(ids) != 1:
@@ -27,10 +34,11 @@ def _competition(competition_id: int | None):
     return competition
 
 
-def _month(value: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", value):
-        raise click.BadParameter(f"{value!r} is not a month YYYY-MM.")
-    return value
+def _month(value: str) -> Month:
+    try:
+        return Month(value)
+    except ValueError as error:
+        raise click.BadParameter(str(error)) from None
 
 
 @reports_cli.command("send")
@@ -41,13 +49,6 @@ def _month(value: str) -> str:
                    "interrupted while sending).")
 def send_command(period, competition_id, resend_failed):
     """Queue the month's report for every recipient (once each) and send what is due now."""
-    from ..audit.operations import record
-    from ..clock import utcnow
-    from ..periods.models import Period
-    from .mail import requeue_failed, send_due
-    from .models import Delivery
-    from .operations import queue_reports
-
     competition = _competition(competition_id)
     status = db.session.scalar(select(Period.status).where(Period.competition_id == competition.id,
                                                             Period.key == period))
@@ -76,9 +77,6 @@ def send_command(period, competition_id, resend_failed):
 @click.option("--text", "as_text", is_flag=True, help="Write the plain-text part instead of the HTML.")
 def preview_command(period, out, competition_id, scope, as_text):
     """Write the month's report, as it would be mailed, to a file."""
-    from .exports import section_by_code
-    from .render import build_report, render_html, render_text
-
     competition = _competition(competition_id)
     section = None
     if scope != "all":

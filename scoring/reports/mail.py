@@ -41,6 +41,7 @@ from ..competitions.models import Competition
 from ..extensions import db
 from ..periods.models import Period
 from .models import Delivery
+from .render import XLSX_TYPE, build_report, render_html, render_text, render_xlsx
 
 log = logging.getLogger(__name__)
 
@@ -213,8 +214,6 @@ def connect(url: str, timeout: float = 30) -> smtplib.SMTP:
 
 def build_message(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
     """The report as one multipart message: text, HTML and the XLSX attachment."""
-    from .render import XLSX_TYPE, build_report, render_html, render_text, render_xlsx
-
     cache = {} if cache is None else cache
     key = (delivery.competition_id, delivery.period, delivery.recipient.section_id)
     if key not in cache:

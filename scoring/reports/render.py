@@ -7,9 +7,7 @@ only; the boards themselves are public (they hang on the wall of the project off
 """
 from __future__ import annotations
 
-import calendar
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -17,7 +15,7 @@ from flask import render_template
 
 from ..competitions.models import Competition, Section
 from ..entries.models import Entry
-from ..periods.operations import current_key
+from ..month import Month
 from ..standings.operations import history, leaderboard
 from .exports import KINDS, XLSX_TYPE, criteria_names, entries_table, number, period_entries, standings_table, to_xlsx
 
@@ -88,8 +86,7 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
 
 def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]]:
     """Each section's daily total over the month, from the daily snapshots, scaled to bar heights."""
-    year, month = int(period[:4]), int(period[5:])
-    start, end = date(year, month, 1), date(year, month, calendar.monthrange(year, month)[1])
+    start, end = Month(period).first_day, Month(period).last_day
     series = []
     for subject in history(competition, "sections", start, end)["subjects"]:
         points = [p for p in subject["history"] if p["period"] == period]
@@ -118,7 +115,8 @@ def _context(report: Report) -> dict:
     return {"r": report, "num": number, "arrow": arrow, "continued": continued, "kinds": KINDS,
             "zone": ZoneInfo(report.competition.timezone),
             "items": {i.code: i.name for c in report.competition.criteria for i in c.items},
-            "criteria_names": dict(report.criteria), "is_current": report.period == current_key(report.competition)}
+            "criteria_names": dict(report.criteria),
+            "is_current": report.period == Month.current(report.competition.timezone)}
 
 
 def arrow(movement: int | None) -> str:

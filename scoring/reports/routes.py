@@ -1,17 +1,16 @@
-import re
-
 from flask import current_app
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..api import PageArgs, Problem, paginate
+from ..api import PageArgs, paginate
 from ..audit.operations import record
 from ..auth.access import roles
 from ..clock import utcnow
 from ..competitions.operations import find_section, get_competition
+from ..errors import Problem
 from ..extensions import db
+from ..month import Month
 from ..periods.models import Period
-from ..periods.operations import current_key
 from ..standings.operations import leaderboard, resolve_period
 from . import exports, render
 from .models import Delivery, Recipient
@@ -35,8 +34,6 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1/competitions/<int:cid>"
 
 
 def _closed_period(cid: int, key: str) -> Period:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", key):
-        raise Problem(404, f"No period {key!r}; periods are months, YYYY-MM.")
     period = db.session.scalar(select(Period).where(Period.competition_id == cid, Period.key == key))
     if period is None or period.status != "closed":
         raise Problem(409, f"{key} is not closed; its report is made when the month closes.")
@@ -87,7 +84,7 @@ def delete_recipient(cid, rid):
     db.session.commit()
 
 
-@blp.post("/reports/<period>/send")
+@blp.post("/reports/<month:period>/send")
 @roles("admin")
 @blp.response(202, DeliveryOut(many=True))
 def post_send(cid, period):
@@ -100,7 +97,7 @@ def post_send(cid, period):
     return _deliveries(cid, period)
 
 
-@blp.get("/reports/<period>/deliveries")
+@blp.get("/reports/<month:period>/deliveries")
 @roles("admin")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, DeliveryOut(many=True))
@@ -117,7 +114,7 @@ def _deliveries(cid: int, period: str) -> list[Delivery]:
     return db.session.scalars(_deliveries_query(cid, period)).all()
 
 
-@blp.get("/reports/<period>")
+@blp.get("/reports/<month:period>")
 @roles(*REPORT_READERS)
 @blp.arguments(ReportArgs, location="query")
 @blp.response(200, description="The monthly report as mailed: text/html, text/plain or an XLSX workbook. "
@@ -143,9 +140,7 @@ def get_report(args, cid, period):
 
 
 def _month(competition, key: str) -> str:
-    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", key):
-        raise Problem(404, f"No period {key!r}; periods are months, YYYY-MM.")
-    if key > current_key(competition):
+    if key > Month.current(competition.timezone):
         raise Problem(404, f"{key} has not begun yet.")
     return key
 

@@ -1,7 +1,8 @@
 import marshmallow as ma
 
 from ..api import PageArgs
-from ..fields import OneLine, Pattern, Strict, Text
+from ..fields import OneLine, Strict, Text
+from ..month import MonthField
 
 
 class RecipientIn(Strict):
@@ -42,11 +43,9 @@ class ReportArgs(Strict):
 
 
 class EntriesExportArgs(Strict):
-    period = ma.fields.String(load_default="current", validate=Pattern(
-        r"current|\d{4}-(0[1-9]|1[0-2])", "Use current or YYYY-MM."))
+    period = MonthField(current=True)
 
 
 class StandingsExportArgs(Strict):
     board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(("sections", "teams")))
-    period = ma.fields.String(load_default="current", validate=Pattern(
-        r"current|\d{4}|\d{4}-(0[1-9]|1[0-2])", "Use current, YYYY-MM or YYYY."))
+    period = MonthField(current=True, year=True)

@@ -16,8 +16,12 @@ from sqlalchemy.exc import IntegrityError
 from ..clock import utcnow
 from ..competitions.models import Competition
 from ..extensions import db, upsert_insert
+from ..month import Month
 from ..periods.models import Period, PeriodEvent
-from ..periods.operations import close_period, current_key, ensure_periods, previous_key
+from ..periods.operations import close_period, ensure_periods
+from ..reports import mail
+from ..standings.consistency import check_tallies
+from ..standings.operations import take_daily_snapshot
 from .models import Heartbeat, JobClaim
 
 log = logging.getLogger(__name__)
@@ -47,8 +51,7 @@ def _at(day: date, clock: str, tz: ZoneInfo) -> datetime:
 def close_deadline(key: str, tz: ZoneInfo) -> datetime:
     """When a month closes by itself: by default the 3rd of the next month at 00:30, which leaves
     offline tablets two days to sync."""
-    year, month = int(key[:4]), int(key[5:])
-    first = date(year + month // 12, month % 12 + 1, 1)
+    first = Month(key).next().first_day
     config = current_app.config
     return _at(first + timedelta(days=config["AUTO_CLOSE_DAY"] - 1), config["AUTO_CLOSE_TIME"], tz)
 
@@ -60,10 +63,9 @@ def close_due_periods(now: datetime | None = None) -> list[str]:
     closed = []
     for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
         tz = ZoneInfo(competition.timezone)
-        running = current_key(competition, now)
-        month_start = datetime.combine(date(int(running[:4]), int(running[5:]), 1), time(0), tz)
-        if competition.created_at < month_start:  # last month closes even if nothing was posted in it
-            ensure_periods(competition.id, {previous_key(running)})
+        running = Month.current(competition.timezone, now)
+        if competition.created_at < running.bounds(tz)[0]:  # last month closes even if nothing was posted in it
+            ensure_periods(competition.id, {running.previous()})
         ever_closed = select(PeriodEvent.period_id).where(PeriodEvent.action == "close")
         due = db.session.scalars(
             select(Period.key).where(Period.competition_id == competition.id, Period.status == "open",
@@ -82,8 +84,6 @@ def close_due_periods(now: datetime | None = None) -> list[str]:
 
 def take_daily_snapshots(now: datetime | None = None) -> list[str]:
     """Once a day, after SNAPSHOT_TIME local time, store every open month's standings."""
-    from ..standings.operations import take_daily_snapshot
-
     now = now or utcnow()
     taken = []
     for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
@@ -100,7 +100,6 @@ def take_daily_snapshots(now: datetime | None = None) -> list[str]:
 def check_consistency(now: datetime | None = None) -> int | None:
     """Once a day after CHECK_TIME (server's default zone): compare the aggregates with the
     entries; rebuild and report when they drifted."""
-    from ..standings.consistency import check_tallies
 
     now = now or utcnow()
     tz = ZoneInfo(current_app.config["DEFAULT_TIMEZONE"])
@@ -117,8 +116,6 @@ def check_consistency(now: datetime | None = None) -> int | None:
 
 def send_mail(now: datetime | None = None) -> int:
     """Send the queued monthly reports (see reports.mail)."""
-    from ..reports import mail
-
     return mail.send_due(now or utcnow())
 
 

@@ -14,12 +14,12 @@ from threading import Lock
 
 from sqlalchemy import bindparam, func, select
 
-from ..api import Problem
 from ..clock import utcnow
 from ..competitions.models import Competition, Section, Team
+from ..errors import Problem
 from ..extensions import db
-from ..periods.models import Period
-from ..periods.operations import current_key, latest_snapshot, previous_key
+from ..month import Month
+from ..periods.models import Period, Snapshot
 from ..vetoes.models import Veto, VetoRevocation
 from . import engine
 from .models import DailyStanding, SubjectTally
@@ -93,6 +93,13 @@ def _period(competition_id: int, key: str) -> Period | None:
     return db.session.scalar(select(Period).where(Period.competition_id == competition_id, Period.key == key))
 
 
+def latest_snapshot(period_id: int, board: str) -> list[dict] | None:
+    return db.session.scalar(
+        select(Snapshot.rows).where(Snapshot.period_id == period_id, Snapshot.board == board)
+        .order_by(Snapshot.id.desc()).limit(1)
+    )
+
+
 def board_rows(competition: Competition, board: str, key: str, *, live: bool = False,
                with_movement: bool = True) -> list[engine.Row]:
     """One board of one month: the frozen snapshot once the month is closed, else live."""
@@ -104,7 +111,7 @@ def board_rows(competition: Competition, board: str, key: str, *, live: bool = F
     subjects = _subjects(competition.id, board)
     previous = None
     if with_movement:
-        before = board_rows(competition, board, previous_key(key), with_movement=False)
+        before = board_rows(competition, board, Month(key).previous(), with_movement=False)
         previous = {row.code: row.rank for row in before}
     return engine.standings(
         rules_of(competition),
@@ -117,7 +124,7 @@ def board_rows(competition: Competition, board: str, key: str, *, live: bool = F
 
 
 def year_rows(competition: Competition, board: str, year: str) -> list[engine.Row]:
-    last = min(f"{year}-12", current_key(competition))
+    last = min(f"{year}-12", Month.current(competition.timezone))
     months = [f"{year}-{m:02d}" for m in range(1, 13) if f"{year}-{m:02d}" <= last]
     return engine.year_board(
         rules_of(competition),
@@ -182,7 +189,7 @@ def board_stamp(competition_id: int) -> BoardStamp:
 
 
 def resolve_period(competition: Competition | BoardStamp, period: str) -> str:
-    return current_key(competition) if period == "current" else period
+    return Month.current(competition.timezone) if period == "current" else period
 
 
 def etag_for(competition: Competition | BoardStamp, board: str, key: str) -> str:
@@ -212,7 +219,7 @@ def leaderboard_body(competition: Competition | BoardStamp, board: str, key: str
 def leaderboard(competition: Competition, board: str, key: str) -> dict:
     if len(key) == 4:
         rows = year_rows(competition, board, key)
-        closed = key < current_key(competition)[:4] and all(
+        closed = key < Month.current(competition.timezone)[:4] and all(
             p.status == "closed" for p in db.session.scalars(
                 select(Period).where(Period.competition_id == competition.id, Period.key.like(f"{key}-%")))
         )
@@ -246,7 +253,7 @@ def _number(value):
 
 def take_daily_snapshot(competition: Competition, day: date) -> int:
     """Store every open month's standings of both boards for `day`; returns rows written."""
-    running = day.strftime("%Y-%m")  # the day's own month: a replayed past day stays in its past
+    running = Month.at(day)  # the day's own month: a replayed past day stays in its past
     open_keys = set(db.session.scalars(
         select(Period.key).where(Period.competition_id == competition.id, Period.status == "open",
                                  Period.key <= running)

@@ -5,11 +5,12 @@ import marshmallow as ma
 from flask import current_app, g, request
 from flask_smorest import Blueprint
 
-from ..api import Problem
 from ..auth.access import READERS, check_competition, roles
 from ..clock import utcnow
 from ..competitions.operations import get_competition
-from ..fields import Pattern, Strict
+from ..errors import Problem
+from ..fields import Strict
+from ..month import MonthField
 from .operations import BOARDS, board_stamp, history, leaderboard_body, resolve_period
 
 blp = Blueprint("standings", __name__, url_prefix="/api/v1/competitions/<int:cid>",
@@ -18,8 +19,7 @@ blp = Blueprint("standings", __name__, url_prefix="/api/v1/competitions/<int:cid
 
 class BoardArgs(Strict):
     board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(BOARDS))
-    period = ma.fields.String(load_default="current", validate=Pattern(
-        r"current|\d{4}|\d{4}-(0[1-9]|1[0-2])", "Use current, YYYY-MM or YYYY."))
+    period = MonthField(current=True, year=True)
 
 
 # The years AwareDateTime accepts: a day near year 1 would overflow when the default window is counted back.

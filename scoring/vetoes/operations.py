@@ -3,12 +3,13 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-from ..api import Problem
 from ..audit.operations import record
 from ..competitions.models import Competition
 from ..competitions.operations import bump_revision, find_section, find_team
+from ..errors import Problem
 from ..extensions import db
-from ..periods.operations import current_key, lock_month
+from ..month import Month
+from ..periods.operations import lock_month
 from .models import Veto, VetoRevocation
 
 
@@ -24,7 +25,7 @@ def create_veto(competition: Competition, user, data: dict) -> Veto:
         if team.section_id != section.id:
             raise Problem(422, "The team is on another section.",
                           {"team": [f"Team {team.code} belongs to section {team.section.code}."]})
-    if data["period"] > current_key(competition):
+    if data["period"] > Month.current(competition.timezone):
         raise Problem(422, f"{data['period']} has not begun yet.", {"period": ["A future month cannot be vetoed."]})
     # Under the month's lock: a close running now either froze the month before (409 here) or
     # waits for this veto and freezes it with the rest (CONTRACT.md: a snapshot never changes).

@@ -6,6 +6,7 @@ from ..api import paginate
 from ..auth.access import READERS, roles
 from ..competitions.models import Section
 from ..competitions.operations import get_competition
+from ..errors import Problem
 from ..extensions import db
 from .models import Veto
 from .operations import create_veto, get_veto, revoke_veto
@@ -53,6 +54,4 @@ def post_revoke(data, cid, veto_id):
 
 
 def raise_not_found(veto_id):
-    from ..api import Problem
-
     raise Problem(404, f"No veto {veto_id} in this competition.")

@@ -1,13 +1,14 @@
 import marshmallow as ma
 
 from ..api import PageArgs
-from ..fields import MONTH, Strict, Text
+from ..fields import Strict, Text
+from ..month import MonthField
 
 
 class VetoIn(Strict):
     section = ma.fields.String(required=True)
     team = ma.fields.String(load_default=None, allow_none=True)
-    period = ma.fields.String(required=True, validate=MONTH)
+    period = MonthField(required=True)
     # One line: it stands beside the row on the boards, the wall and in the report.
     reason = Text(2000, required=True)
 
@@ -31,5 +32,5 @@ class VetoOut(ma.Schema):
 
 
 class VetoFilter(PageArgs):
-    period = ma.fields.String(validate=MONTH)
+    period = MonthField()
     section = ma.fields.String()
