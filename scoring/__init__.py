@@ -27,6 +27,7 @@ def create_app(settings: dict | None = None) -> Flask:
     api = Api(app)
     http.init_app(app, api)
     register_blueprints(app, api)
+    http.commit_writes(app)
     cli.init_app(app)
     return app
 
@@ -43,7 +44,6 @@ API_SETTINGS = {
         "components": {"securitySchemes": {"bearerAuth": {"type": "http", "scheme": "bearer"}}},
         "security": [{"bearerAuth": []}],
     },
-    "JSON_SORT_KEYS": False,
 }
 
 

@@ -11,11 +11,13 @@ from flask import current_app, request
 from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api as _Api
 from sqlalchemy import func, select
+from sqlalchemy.exc import DataError, DBAPIError, OperationalError
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
 from .errors import Problem
 from .extensions import db
+from .types import json_default
 
 log = logging.getLogger(__name__)
 PROBLEM = "application/problem+json"
@@ -105,9 +107,9 @@ class Api(_Api):
         return problem_response(422, "Some fields are invalid: " + ", ".join(sorted(errors)), errors)
 
     def handle_unexpected(self, error: Exception):
-        from sqlalchemy.exc import DataError, DBAPIError
-
-        if isinstance(error, DBAPIError) and error.connection_invalidated or _is_unavailable(error):
+        on_postgresql = current_app.config.get("SQLALCHEMY_DATABASE_URI", "").startswith("postgresql")
+        if (isinstance(error, DBAPIError) and error.connection_invalidated
+                or isinstance(error, OperationalError) and on_postgresql):
             log.warning("database unavailable: %s", error)
             return problem_response(503, "The database is unavailable; try again shortly.",
                                     headers={"Retry-After": "5"})
@@ -118,14 +120,6 @@ class Api(_Api):
         return problem_response(500, InternalServerError.description)
 
 
-def _is_unavailable(error: Exception) -> bool:
-    from sqlalchemy.exc import OperationalError
-
-    return isinstance(error, OperationalError) and current_app.config.get(
-        "SQLALCHEMY_DATABASE_URI", ""
-    ).startswith("postgresql")
-
-
 class JSONProvider(DefaultJSONProvider):
     """Chinese stays Chinese; points are JSON numbers, read and written exactly."""
 
@@ -134,10 +128,7 @@ class JSONProvider(DefaultJSONProvider):
 
     @staticmethod
     def default(o):
-        if isinstance(o, Decimal):
-            # A two-place Decimal turned float prints back as the same shortest decimal text.
-            return float(o)
-        return DefaultJSONProvider.default(o)
+        return json_default(o, DefaultJSONProvider.default)
 
     def loads(self, s, **kwargs):
         kwargs.setdefault("parse_float", Decimal)

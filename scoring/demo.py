@@ -182,21 +182,14 @@ def _people(competition: Competition) -> dict:
     return {"users": users, "passwords": passwords, "wall_token": wall_token}
 
 
-def _months(now: datetime, tz: ZoneInfo) -> list[date]:
-    first = now.astimezone(tz).date().replace(day=1)
-    months = [first]
-    for _ in range(2):
-        months.insert(0, (months[0] - timedelta(days=1)).replace(day=1))
-    return months
-
-
 def _play_season(competition: Competition, people: dict, rng: random.Random, now: datetime,
                  places: random.Random) -> None:
     """`places` picks stakes and draws photos, so the scores stay those of `rng` alone."""
     tz = ZoneInfo(competition.timezone)
     today = now.astimezone(tz).date()
-    months = _months(now, tz)
-    days = [months[0] + timedelta(days=i) for i in range((today - months[0]).days + 1)]
+    running = Month.at(now, tz)
+    first = running.previous().previous().first_day  # three months: two before this one
+    days = [first + timedelta(days=i) for i in range((today - first).days + 1)]
     supervisors = {code: people["users"][u] for u, codes in
                    (("jianli-a", ["LJ-01", "LJ-02", "LJ-03"]), ("jianli-b", ["LJ-04", "LJ-05", "LJ-06", "LJ-07"]),
                     ("jianli-c", ["LJ-08", "LJ-09", "LJ-10"])) for code in codes}
@@ -234,19 +227,18 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
                 if not voided and day.day >= 8 and outcomes[0].status == "created" and payload["points"] > 0:
                     void_entry(outcomes[0].entry_id, admin, "录入错误：重复录入同一检查记录")
                     voided = True
-            if not vetoed and day.month == months[-1].month and day.day >= min(5, today.day):
-                _veto(competition, admin, months[-1].strftime("%Y-%m"))
+            if not vetoed and day.month == running.month and day.day >= min(5, today.day):
+                _veto(competition, admin, running)
                 vetoed = True
-            if day.day == 3 and day.replace(day=1) > months[0]:
-                previous = (day.replace(day=1) - timedelta(days=1)).strftime("%Y-%m")
-                close_period(competition, previous, actor=admin)
+            if day.day == 3 and day.replace(day=1) > first:
+                close_period(competition, Month.at(day).previous(), actor=admin)
             take_daily_snapshot(competition, day)
             db.session.commit()
             bar.update(1)
     if not vetoed:
         _veto(competition, admin, Month.current(competition.timezone, now))
     # A tablet that was offline for weeks: its entry for a closed month arrives late.
-    late_day = months[0] + timedelta(days=20)
+    late_day = first + timedelta(days=20)
     post_entries(competition, supervisors["LJ-05"],
                  [_entry(late_day, tz, rng, "LJ-05", None, "safety", "S3", "deduction", Decimal("1"),
                          "离线补传：用电线路私拉乱接")], _load)

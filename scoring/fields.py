@@ -7,7 +7,7 @@ from decimal import Decimal, InvalidOperation
 
 import marshmallow as ma
 
-CENT = Decimal("0.01")
+from .standings.engine import CENT
 
 
 class PointsField(ma.fields.Decimal):
@@ -103,6 +103,12 @@ class Strict(ma.Schema):
     class Meta:
         unknown = ma.RAISE
         ordered = True
+
+
+class ReasonIn(Strict):
+    """`{"reason"}`: why an entry is voided, a month reopened, a veto revoked."""
+
+    reason = Text(2000, multiline=True, required=True)
 
 
 _CHAINAGE = re.compile(r"K(\d{1,4})\+(\d{3})")

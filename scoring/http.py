@@ -6,10 +6,11 @@ from functools import wraps
 from pathlib import Path
 
 from flask import Flask, g, request, send_from_directory
+from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
 from .api import problem_response
-from .extensions import sqlite_read_only
+from .extensions import db, sqlite_read_only
 from .month import MonthConverter, month_param_schema
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
@@ -28,6 +29,9 @@ class IdConverter(IntegerConverter):
 def init_app(app: Flask, api=None) -> None:
     from flask_smorest.spec.plugins import integerconverter2paramschema
 
+    # Closed unless CORS_ORIGINS lists the origin (a tablet web app served from elsewhere); flask-cors reads it.
+    CORS(app, expose_headers=["ETag", "X-Total-Count", "Link"], methods=["GET", "POST", "DELETE", "OPTIONS"],
+         allow_headers=["Authorization", "Content-Type", "If-None-Match"], max_age=600)
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["month"] = MonthConverter
     if api is not None:
@@ -84,7 +88,6 @@ def init_app(app: Flask, api=None) -> None:
                                "script-src 'self' 'unsafe-inline'")
         else:
             headers.setdefault("Content-Security-Policy", "default-src 'none'; frame-ancestors 'none'")
-        _cors(app, response)
         return response
 
     @app.errorhandler(RecursionError)
@@ -103,6 +106,25 @@ def init_app(app: Flask, api=None) -> None:
         if assets is None:
             return problem_response(404, "The Swagger UI assets are not installed.")
         return send_from_directory(assets, name, max_age=86400)
+
+
+def commit_writes(app: Flask) -> None:
+    """The one place a request commits: a view of a write method that returns (whatever it answers)
+    commits; one that raises commits nothing (the session is rolled back when the request ends).
+    Operations and views never commit. Call it after every blueprint is registered."""
+    for endpoint, view in app.view_functions.items():
+        app.view_functions[endpoint] = _committing(view)
+
+
+def _committing(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        response = view(*args, **kwargs)
+        if request.method not in SAFE_METHODS:
+            db.session.commit()
+        return response
+
+    return wrapper
 
 
 def body_limit(max_bytes: int):
@@ -139,16 +161,3 @@ def _storable(document) -> bool:
                 return False
     return True
 
-
-def _cors(app: Flask, response) -> None:
-    """Closed unless CORS_ORIGINS lists the origin (a tablet web app served from elsewhere)."""
-    origin = request.headers.get("Origin")
-    if not origin or origin not in app.config["CORS_ORIGINS"]:
-        return
-    response.headers["Access-Control-Allow-Origin"] = origin
-    response.headers.add("Vary", "Origin")
-    response.headers["Access-Control-Expose-Headers"] = "ETag, X-Total-Count, Link"
-    if request.method == "OPTIONS":
-        response.headers["Access-Control-Allow-Methods"] = "GET, POST, DELETE, OPTIONS"
-        response.headers["Access-Control-Allow-Headers"] = "Authorization, Content-Type, If-None-Match"
-        response.headers["Access-Control-Max-Age"] = "600"

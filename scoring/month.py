@@ -82,7 +82,7 @@ class MonthConverter(BaseConverter):
         return Month(value)
 
 
-def month_param_schema(_converter) -> dict:
+def month_param_schema(_converter) -> dict:  # the URL parameter in the OpenAPI document
     return {"type": "string", "pattern": rf"^{PATTERN}$"}
 
 

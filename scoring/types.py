@@ -1,13 +1,25 @@
 """Column types."""
 from __future__ import annotations
 
-from datetime import UTC
+from datetime import UTC, date
 from decimal import Decimal
 
 from sqlalchemy import BigInteger, DateTime, Numeric
 from sqlalchemy.types import TypeDecorator
 
-CENT = Decimal("0.01")
+from .standings.engine import CENT
+
+
+def json_default(value, fallback=None):
+    """json.dumps' `default`: points as JSON numbers (a two-place Decimal turned float prints back as the same
+    shortest decimal), dates and times in ISO 8601."""
+    if isinstance(value, Decimal):
+        return float(value)
+    if isinstance(value, date):  # datetime too
+        return value.isoformat()
+    if fallback is None:
+        raise TypeError(f"{type(value).__name__} is not JSON")
+    return fallback(value)
 
 
 class Points(TypeDecorator):

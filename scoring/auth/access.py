@@ -86,9 +86,3 @@ def check_competition(user: Principal, competition_id: int) -> None:
     """A display token reads only its own competition's boards."""
     if user.role == "display" and user.competition_id != competition_id:
         raise Problem(403, "This display token belongs to another competition.")
-
-
-def check_section(user: Principal, section_id: int, code: str) -> None:
-    """A supervisor works only on the sections assigned to them."""
-    if user.role == "supervisor" and section_id not in user.section_ids:
-        raise Problem(403, f"Section {code} is not assigned to {user.username}.")

@@ -2,14 +2,14 @@ from flask import g, request
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
-from ..api import paginate
+from ..api import PageArgs, paginate, problem_response
 from ..competitions.models import Section
 from ..errors import Problem
 from ..extensions import db
 from .access import roles
 from .models import ROLES, User, user_sections
 from .operations import create_user, issue_token, login, revoke_tokens
-from .schemas import MeOut, RevokedOut, TokenIn, TokenOut, UserCreatedOut, UserFilter, UserIn, UserOut
+from .schemas import MeOut, RevokedOut, TokenIn, TokenOut, UserCreatedOut, UserIn, UserOut
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and users.")
 
@@ -22,9 +22,8 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and 
 @blp.alt_response(429, description="Too many failed logins from this name or address.")
 def post_token(data):
     issued = login(data["username"], data["password"], request.remote_addr or "")
-    db.session.commit()  # a failure is recorded too: it counts towards the rate limit
-    if issued is None:
-        raise Problem(401, "Wrong username or password.")
+    if issued is None:  # answered, not raised: the failure is committed too, it counts towards the rate limit
+        return problem_response(401, "Wrong username or password.")
     token, row = issued
     return {"token": token, "role": row.user.role, "expires_at": row.expires_at}
 
@@ -47,13 +46,12 @@ def get_me():
 def post_revoke_own():
     """Revoke the token this request carries (log out)."""
     revoked = revoke_tokens(g.user, g.user.token_id)
-    db.session.commit()
     return {"revoked": revoked}
 
 
 @blp.get("/users")
 @roles("admin")
-@blp.arguments(UserFilter, location="query")
+@blp.arguments(PageArgs, location="query")
 @blp.response(200, UserOut(many=True))
 def list_users(args):
     return paginate(select(User).order_by(User.id), args)
@@ -67,7 +65,6 @@ def post_user(data):
     """Create a user; the answer carries their first token (shown once)."""
     user = create_user(data["username"], data["role"], data["password"], data["competition"], data["sections"])
     token, row = issue_token(user)
-    db.session.commit()
     # UserCreatedOut dumps the user itself (a dict would lose `sections`); the token rides along, shown once.
     user.token, user.expires_at = token, row.expires_at
     return user
@@ -82,5 +79,4 @@ def post_revoke_user(user_id):
     if user is None:
         raise Problem(404, f"No user {user_id}.")
     revoked = revoke_tokens(user)
-    db.session.commit()
     return {"revoked": revoked}

@@ -1,6 +1,5 @@
 import marshmallow as ma
 
-from ..api import PageArgs
 from ..fields import Pattern, Strict
 from .models import ROLES, USERNAME, USERNAME_RULE
 
@@ -50,7 +49,3 @@ class MeOut(ma.Schema):
 
 class RevokedOut(ma.Schema):
     revoked = ma.fields.Integer()
-
-
-class UserFilter(PageArgs):
-    pass

@@ -5,7 +5,6 @@ from sqlalchemy import select
 
 from ..api import PageArgs, paginate
 from ..auth.access import READERS, roles
-from ..extensions import db
 from .models import Competition, Section, Team
 from .operations import create_competition, create_section, create_team, get_competition
 from .schemas import CompetitionDetail, CompetitionIn, CompetitionOut, SectionIn, SectionOut, TeamIn, TeamOut
@@ -20,7 +19,6 @@ blp = Blueprint("competitions", __name__, url_prefix="/api/v1/competitions",
 @blp.response(201, CompetitionDetail)
 def post_competition(data):
     competition = create_competition(data)
-    db.session.commit()
     return competition
 
 
@@ -45,7 +43,6 @@ def get_competition_detail(cid):
 @blp.response(201, SectionOut)
 def post_section(data, cid):
     section = create_section(get_competition(cid), data)
-    db.session.commit()
     return section
 
 
@@ -64,7 +61,6 @@ def list_sections(args, cid):
 @blp.response(201, TeamOut)
 def post_team(data, cid):
     team = create_team(get_competition(cid), data)
-    db.session.commit()
     return team
 
 

@@ -8,9 +8,10 @@ with what is stored: the same content is a duplicate, other content a conflict.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import marshmallow as ma
+from cachetools import LRUCache, cached
 from sqlalchemy import select
 
 from ..audit.operations import record, record_many
@@ -53,16 +54,11 @@ def _photo_ids(payloads: list) -> set[str]:
             for i in p["photos"] if isinstance(i, str)}
 
 
-_ITEMS: dict[tuple[int, datetime], dict[str, str]] = {}
-
-
+@cached(LRUCache(maxsize=256), key=lambda competition: (competition.id, competition.created_at))
 def _item_criteria(competition: Competition) -> dict[str, str]:
     """Item code -> criterion code. A competition's rules never change once created, so each
     process reads them once (keyed with created_at: a reset database may reuse the id)."""
-    key = (competition.id, competition.created_at)
-    if key not in _ITEMS:
-        _ITEMS[key] = {i.code: c.code for c in competition.criteria for i in c.items}
-    return _ITEMS[key]
+    return {i.code: c.code for c in competition.criteria for i in c.items}
 
 
 class _Rulebook:

@@ -8,10 +8,10 @@ from ..auth.models import User
 from ..competitions.models import Section, Team
 from ..competitions.operations import get_competition
 from ..errors import Problem
-from ..extensions import db
+from ..fields import ReasonIn
 from .models import Entry
 from .operations import get_entry, post_entries, void_entry
-from .schemas import BatchOut, EntryBatchIn, EntryFilter, EntryIn, EntryOut, VoidIn
+from .schemas import BatchOut, EntryBatchIn, EntryFilter, EntryIn, EntryOut
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1", description="Score postings from the tablets.")
 
@@ -35,7 +35,6 @@ def post_entry(cid):
     if isinstance(body, dict) and "entries" in body:
         entries = EntryBatchIn().load(body)["entries"]
         outcomes = post_entries(competition, g.user, entries, _entry.load)
-        db.session.commit()
         # A Response passes through the 201 schema above untouched.
         return jsonify(BatchOut().dump({"results": [
             {"client_id": o.client_id, "status": "invalid" if o.status == "forbidden" else o.status,
@@ -44,12 +43,10 @@ def post_entry(cid):
         ]}))
     (outcome,) = post_entries(competition, g.user, [body], _entry.load)
     if outcome.status in _STATUS:
-        db.session.rollback()
         detail = {"conflict": f"Entry {outcome.client_id} is already stored with other content.",
                   "invalid": "The entry is invalid.",
                   "forbidden": "You may not post for this section."}[outcome.status]
         raise Problem(_STATUS[outcome.status], detail, outcome.errors)
-    db.session.commit()
     return get_entry(outcome.entry_id), 201 if outcome.status == "created" else 200
 
 
@@ -76,11 +73,10 @@ def list_entries(args, cid):
 
 @blp.post("/entries/<int:entry_id>/void")
 @roles("admin", "supervisor")
-@blp.arguments(VoidIn)
+@blp.arguments(ReasonIn)
 @blp.response(200, EntryOut)
 def post_void(data, entry_id):
     entry = void_entry(entry_id, g.user, data["reason"])
-    db.session.commit()
     return entry
 
 

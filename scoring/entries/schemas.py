@@ -68,11 +68,6 @@ class EntryBatchIn(Strict):
                              validate=ma.validate.Length(min=1, max=MAX_BATCH))
 
 
-class LocationOut(ma.Schema):
-    lat = ma.fields.Float()
-    lon = ma.fields.Float()
-
-
 class EntryOut(ma.Schema):
     id = ma.fields.Integer()
     client_id = ma.fields.String()
@@ -115,7 +110,3 @@ class EntryFilter(PageArgs):
     criterion = ma.fields.String(validate=ma.validate.OneOf(CRITERIA))
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
     supervisor = ma.fields.String(metadata={"description": "The username of who posted it."})
-
-
-class VoidIn(Strict):
-    reason = Text(2000, multiline=True, required=True)

@@ -4,8 +4,6 @@ These change data; the caller commits.
 """
 from __future__ import annotations
 
-from dataclasses import replace
-
 from sqlalchemy import select, update
 
 from ..audit.operations import record
@@ -18,7 +16,7 @@ from ..extensions import db, upsert_insert
 from ..month import Month
 from ..reports.operations import queue_reports
 from ..standings import tallies
-from ..standings.engine import flag_holder
+from ..standings.engine import award_flag
 from ..standings.operations import board_rows, rows_json
 from .models import Period, PeriodEvent, Snapshot
 
@@ -68,11 +66,9 @@ def close_period(competition: Competition, key: str, actor=None) -> tuple[Period
         return period, False
     sections = board_rows(competition, "sections", key, live=True)
     teams = board_rows(competition, "teams", key, live=True)
-    holder_code = flag_holder(sections)
+    holder_code, sections = award_flag(sections)  # the snapshot's flag counts include the flag just won
     holder = db.session.scalar(select(Section).where(Section.competition_id == competition.id,
                                                      Section.code == holder_code)) if holder_code else None
-    if holder is not None:  # the snapshot's flag counts include the flag just won
-        sections = [replace(row, flags=(row.flags or 0) + (row.code == holder.code)) for row in sections]
     event = PeriodEvent(period_id=period.id, action="close", actor_id=getattr(actor, "id", None),
                         flag_section_id=holder.id if holder else None)
     db.session.add(event)

@@ -4,10 +4,10 @@ from sqlalchemy import select
 from ..api import PageArgs, paginate
 from ..auth.access import READERS, roles
 from ..competitions.operations import get_competition
-from ..extensions import db
+from ..fields import ReasonIn
 from .models import Period
 from .operations import close_period, reopen_period
-from .schemas import PeriodOut, ReopenIn
+from .schemas import PeriodOut
 
 blp = Blueprint("periods", __name__, url_prefix="/api/v1/competitions/<int:cid>/periods",
                 description="Months: closing (snapshot and red flag) and reopening.")
@@ -28,15 +28,13 @@ def list_periods(args, cid):
 def post_close(cid, key):
     """Freeze the month's standings and award the red flag; closing a closed month changes nothing."""
     period, _ = close_period(get_competition(cid), key)
-    db.session.commit()
     return period
 
 
 @blp.post("/<month:key>/reopen")
 @roles("admin")
-@blp.arguments(ReopenIn)
+@blp.arguments(ReasonIn)
 @blp.response(200, PeriodOut)
 def post_reopen(data, cid, key):
     period = reopen_period(get_competition(cid), key, data["reason"])
-    db.session.commit()
     return period

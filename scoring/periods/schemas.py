@@ -1,16 +1,5 @@
 import marshmallow as ma
 
-from ..fields import Strict, Text
-
-
-class ReopenIn(Strict):
-    reason = Text(2000, multiline=True, required=True)
-
-
-class FlagOut(ma.Schema):
-    section = ma.fields.String()
-    name = ma.fields.String()
-
 
 class PeriodOut(ma.Schema):
     key = ma.fields.String()

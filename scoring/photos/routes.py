@@ -45,7 +45,6 @@ def upload_photo(cid):
     except images.NotAPhoto as error:
         raise Problem(422, str(error), {"_body": [str(error)]}) from None
     photo, created = save_photo(cid, timezone, g.user, photo_id, prepared)
-    db.session.commit()
     return photo, 201 if created else 200
 
 

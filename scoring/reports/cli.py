@@ -7,16 +7,15 @@ import click
 from flask.cli import AppGroup
 from sqlalchemy import select
 
-from ..audit.operations import record
 from ..clock import utcnow
 from ..competitions.models import Competition
+from ..errors import Problem
 from ..extensions import db
 from ..month import Month
-from ..periods.models import Period
 from .exports import section_by_code
-from .mail import requeue_failed, send_due
+from .mail import send_due
 from .models import Delivery
-from .operations import queue_reports
+from .operations import send_report
 from .render import build_report, render_html, render_text
 
 reports_cli = AppGroup("reports", help="The monthly report: send it now, or preview it.")
@@ -50,14 +49,10 @@ def _month(value: str) -> Month:
 def send_command(period, competition_id, resend_failed):
     """Queue the month's report for every recipient (once each) and send what is due now."""
     competition = _competition(competition_id)
-    status = db.session.scalar(select(Period.status).where(Period.competition_id == competition.id,
-                                                            Period.key == period))
-    if status != "closed":
-        raise click.ClickException(f"{period} is not closed; close it first (its report is made when it closes).")
-    queued = queue_reports(competition, period)
-    requeued = requeue_failed(competition.id, period) if resend_failed else 0
-    record("report.queued", competition_id=competition.id, target=f"period:{period}",
-           detail={"new_deliveries": queued, "requeued": requeued, "by": "cli"})
+    try:
+        queued, requeued = send_report(competition, period, resend_failed=resend_failed, by="cli")
+    except Problem as problem:
+        raise click.ClickException(f"{problem.detail} Close it first.") from None
     db.session.commit()
     click.echo(f"{period}: {queued} new deliveries queued" + (f", {requeued} failed ones queued again"
                                                               if resend_failed else ""))

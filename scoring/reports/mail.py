@@ -40,8 +40,9 @@ from ..clock import utcnow
 from ..competitions.models import Competition
 from ..extensions import db
 from ..periods.models import Period
+from .exports import XLSX_TYPE
 from .models import Delivery
-from .render import XLSX_TYPE, build_report, render_html, render_text, render_xlsx
+from .render import build_report, render_html, render_text, render_xlsx
 
 log = logging.getLogger(__name__)
 

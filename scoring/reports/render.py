@@ -17,9 +17,8 @@ from ..competitions.models import Competition, Section
 from ..entries.models import Entry
 from ..month import Month
 from ..standings.operations import history, leaderboard
-from .exports import KINDS, XLSX_TYPE, criteria_names, entries_table, number, period_entries, standings_table, to_xlsx
+from .exports import KINDS, criteria_names, entries_table, number, period_entries, standings_table, to_xlsx
 
-__all__ = ["Report", "build_report", "render_html", "render_text", "render_xlsx", "XLSX_TYPE"]
 TOP_DEDUCTIONS = 10
 BAR_HEIGHT = 40  # pixels of the tallest bar in the trend chart
 

@@ -3,22 +3,18 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..api import PageArgs, paginate
-from ..audit.operations import record
 from ..auth.access import roles
-from ..clock import utcnow
-from ..competitions.operations import find_section, get_competition
+from ..competitions.operations import get_competition
 from ..errors import Problem
 from ..extensions import db
 from ..month import Month
-from ..periods.models import Period
 from ..standings.operations import leaderboard, resolve_period
 from . import exports, render
 from .models import Delivery, Recipient
-from .operations import queue_reports
+from .operations import add_recipient, remove_recipient, scope_section, send_report
 from .schemas import (
     DeliveryOut,
     EntriesExportArgs,
-    RecipientFilter,
     RecipientIn,
     RecipientOut,
     ReportArgs,
@@ -33,37 +29,17 @@ blp = Blueprint("reports", __name__, url_prefix="/api/v1/competitions/<int:cid>"
                 description="Report recipients, the monthly report and its delivery, exports.")
 
 
-def _closed_period(cid: int, key: str) -> Period:
-    period = db.session.scalar(select(Period).where(Period.competition_id == cid, Period.key == key))
-    if period is None or period.status != "closed":
-        raise Problem(409, f"{key} is not closed; its report is made when the month closes.")
-    return period
-
-
 @blp.post("/recipients")
 @roles("admin")
 @blp.arguments(RecipientIn)
 @blp.response(201, RecipientOut)
 def post_recipient(data, cid):
-    competition = get_competition(cid)
-    section = None
-    if data["scope"] != "all":
-        section = find_section(cid, data["scope"])
-        if section is None:
-            raise Problem(422, "Unknown section.", {"scope": [f"Use all or a section code, not {data['scope']}."]})
-    recipient = Recipient(competition_id=competition.id, email=data["email"], name=data["name"],
-                          section_id=section.id if section else None)
-    db.session.add(recipient)
-    db.session.flush()
-    record("recipient.created", competition_id=cid, target=f"recipient:{recipient.id}",
-           detail={"email": data["email"], "scope": data["scope"]})
-    db.session.commit()
-    return recipient
+    return add_recipient(get_competition(cid), data["email"], data["name"], data["scope"])
 
 
 @blp.get("/recipients")
 @roles("admin")
-@blp.arguments(RecipientFilter, location="query")
+@blp.arguments(PageArgs, location="query")
 @blp.response(200, RecipientOut(many=True))
 def list_recipients(args, cid):
     get_competition(cid)
@@ -76,12 +52,7 @@ def list_recipients(args, cid):
 @blp.response(204)
 def delete_recipient(cid, rid):
     """Stop sending to a recipient. Past deliveries stay on record."""
-    recipient = db.session.get(Recipient, rid)
-    if recipient is None or recipient.competition_id != cid or recipient.removed_at is not None:
-        raise Problem(404, f"No recipient {rid}.")
-    recipient.removed_at = utcnow()
-    record("recipient.removed", competition_id=cid, target=f"recipient:{rid}", detail={"email": recipient.email})
-    db.session.commit()
+    remove_recipient(cid, rid)
 
 
 @blp.post("/reports/<month:period>/send")
@@ -89,11 +60,7 @@ def delete_recipient(cid, rid):
 @blp.response(202, DeliveryOut(many=True))
 def post_send(cid, period):
     """Queue the month's report for every recipient: once per recipient, however often asked."""
-    competition = get_competition(cid)
-    _closed_period(cid, period)
-    queued = queue_reports(competition, period)
-    record("report.queued", competition_id=cid, target=f"period:{period}", detail={"new_deliveries": queued})
-    db.session.commit()
+    send_report(get_competition(cid), period)
     return _deliveries(cid, period)
 
 
@@ -123,12 +90,7 @@ def _deliveries(cid: int, period: str) -> list[Delivery]:
 def get_report(args, cid, period):
     competition = get_competition(cid)
     _month(competition, period)
-    scope = None
-    if args["scope"] != "all":
-        scope = find_section(cid, args["scope"])
-        if scope is None:
-            raise Problem(422, "Unknown section.", {"scope": [f"Use all or a section code, not {args['scope']}."]})
-    report = render.build_report(competition, period, scope)
+    report = render.build_report(competition, period, scope_section(cid, args["scope"]))
     if args["format"] == "html":
         # The report is mail HTML: inline styles and nothing else, so that much is allowed here.
         return current_app.response_class(render.render_html(report), mimetype="text/html", headers={
@@ -136,7 +98,7 @@ def get_report(args, cid, period):
                                        "form-action 'none'; frame-ancestors 'none'"})
     if args["format"] == "text":
         return current_app.response_class(render.render_text(report), mimetype="text/plain")
-    return _download(render.render_xlsx(report), render.XLSX_TYPE, f"report-{period}.xlsx")
+    return _download(render.render_xlsx(report), exports.XLSX_TYPE, f"report-{period}.xlsx")
 
 
 def _month(competition, key: str) -> str:
@@ -180,7 +142,7 @@ def export_entries_csv(args, cid):
 @blp.response(200, description="Every entry of the month (counted, late and void), as an XLSX workbook.")
 def export_entries_xlsx(args, cid):
     key, (header, table) = _entries_export(cid, args)
-    return _download(exports.to_xlsx([("计分明细", header, table)]), render.XLSX_TYPE, f"entries-{key}.xlsx")
+    return _download(exports.to_xlsx([("计分明细", header, table)]), exports.XLSX_TYPE, f"entries-{key}.xlsx")
 
 
 @blp.get("/exports/standings.csv")
@@ -199,5 +161,5 @@ def export_standings_csv(args, cid):
 def export_standings_xlsx(args, cid):
     key, header, table = _standings_export(cid, args)
     title = "标段排名" if args["board"] == "sections" else "突击队排名"
-    return _download(exports.to_xlsx([(title, header, table)]), render.XLSX_TYPE,
+    return _download(exports.to_xlsx([(title, header, table)]), exports.XLSX_TYPE,
                      f"standings-{args['board']}-{key}.xlsx")

@@ -1,6 +1,5 @@
 import marshmallow as ma
 
-from ..api import PageArgs
 from ..fields import OneLine, Strict, Text
 from ..month import MonthField
 
@@ -31,10 +30,6 @@ class DeliveryOut(ma.Schema):
     def _status(self, delivery) -> str:
         # "sending" is a claim held while the SMTP conversation runs; to a reader it is still queued.
         return "queued" if delivery.status == "sending" else delivery.status
-
-
-class RecipientFilter(PageArgs):
-    pass
 
 
 class ReportArgs(Strict):

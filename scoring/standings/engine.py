@@ -59,11 +59,20 @@ class Tally:
 
     def add(self, criterion: str, item: str | None, kind: str, points: Decimal, count: int = 1) -> None:
         if kind == "deduction":
-            key = (criterion, item or "")
-            self.deductions[key] = self.deductions.get(key, ZERO) + points
+            self.deductions[(criterion, item or "")] = self.deductions.get((criterion, item or ""), ZERO) + points
         else:
             self.bonuses[criterion] = self.bonuses.get(criterion, ZERO) + points
         self.entries += count
+
+
+def adds(kind: str, points: Decimal) -> tuple[Decimal, Decimal]:
+    """The one rule for what a counted entry adds to its subject's sums: (deductions, bonuses); and it
+    counts as one entry. It counts for its section and, when it names one, for its team (`subjects_of`)."""
+    return (points, ZERO) if kind == "deduction" else (ZERO, points)
+
+
+def subjects_of(section_id, team_id) -> list[tuple[str, object]]:
+    return [("sections", section_id)] + ([("teams", team_id)] if team_id is not None else [])
 
 
 @dataclass(frozen=True)
@@ -220,6 +229,12 @@ def flag_holder(rows: Sequence[Row]) -> str | None:
     """The section that alone holds rank 1; a shared rank 1 awards no flag automatically."""
     first = [row.code for row in rows if row.rank == 1]
     return first[0] if len(first) == 1 else None
+
+
+def award_flag(rows: Sequence[Row]) -> tuple[str | None, list[Row]]:
+    """A closed month's flag holder, and its rows with the flag just won counted."""
+    holder = flag_holder(rows)
+    return holder, [replace(row, flags=(row.flags or 0) + (row.code == holder)) for row in rows] if holder else rows
 
 
 def year_board(

@@ -16,7 +16,7 @@ class SubjectTally(db.Model):
 
     Kept up to date in the same transaction as every entry, void and reopen (as DOMjudge keeps its
     score cache), so a board costs one small read however many entries are stored. `item` is ''
-    for a bonus that names no item. `rebuild_tallies` recomputes them from the entries.
+    for a bonus that names no item. `tallies.rebuild` recomputes them from the entries.
     """
 
     __tablename__ = "subject_tallies"

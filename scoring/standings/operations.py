@@ -6,12 +6,12 @@ daily history, mail and exports all call `board_rows` / `year_rows`.
 from __future__ import annotations
 
 import json
-from collections import OrderedDict
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
 from threading import Lock
 
+from cachetools import LRUCache, cached
 from sqlalchemy import bindparam, func, select
 
 from ..clock import utcnow
@@ -20,6 +20,7 @@ from ..errors import Problem
 from ..extensions import db
 from ..month import Month
 from ..periods.models import Period, Snapshot
+from ..types import json_default
 from ..vetoes.models import Veto, VetoRevocation
 from . import engine
 from .models import DailyStanding, SubjectTally
@@ -53,9 +54,9 @@ def _tallies(competition_id: int, board: str, key: str, subjects: dict[int, engi
     for subject_id, criterion, item, deductions, bonuses, entries in rows:
         tally = result.setdefault(subjects[subject_id].code, engine.Tally())
         if deductions:
-            tally.deductions[(criterion, item)] = tally.deductions.get((criterion, item), engine.ZERO) + deductions
+            tally.add(criterion, item, "deduction", deductions, 0)
         if bonuses:
-            tally.bonuses[criterion] = tally.bonuses.get(criterion, engine.ZERO) + bonuses
+            tally.add(criterion, item, "bonus", bonuses, 0)
         tally.entries += entries
     return result
 
@@ -162,9 +163,7 @@ def flag_holder_as_of(competition_id: int, key: str) -> dict | None:
 
 # -- the leaderboard resource ------------------------------------------------------------------
 
-_cache: OrderedDict[str, tuple[str, bytes]] = OrderedDict()
-_cache_lock = Lock()
-_CACHE_SIZE = 256
+_cache: LRUCache = LRUCache(maxsize=256)  # per worker process
 
 
 @dataclass(frozen=True)
@@ -198,22 +197,13 @@ def etag_for(competition: Competition | BoardStamp, board: str, key: str) -> str
     return f"c{competition.id}.{born:x}-r{competition.revision}-{board}-{key}"
 
 
+@cached(_cache, key=etag_for, lock=Lock())
 def leaderboard_body(competition: Competition | BoardStamp, board: str, key: str) -> tuple[str, bytes]:
     """The board as JSON bytes with its ETag. Cached per competition revision: any write bumps the
     revision in its own transaction, so a cached body is never stale, whichever worker serves it."""
-    etag = etag_for(competition, board, key)
-    with _cache_lock:
-        hit = _cache.get(etag)
-        if hit is not None:
-            _cache.move_to_end(etag)
-            return hit
     full = db.session.get(Competition, competition.id)  # only on a miss: the rules, the names
-    body = json.dumps(leaderboard(full, board, key), ensure_ascii=False, default=_number).encode()
-    with _cache_lock:
-        _cache[etag] = (etag, body)
-        while len(_cache) > _CACHE_SIZE:
-            _cache.popitem(last=False)
-    return etag, body
+    body = json.dumps(leaderboard(full, board, key), ensure_ascii=False, default=json_default).encode()
+    return etag_for(competition, board, key), body
 
 
 def leaderboard(competition: Competition, board: str, key: str) -> dict:
@@ -239,14 +229,6 @@ def leaderboard(competition: Competition, board: str, key: str) -> dict:
         "flag": flag,
         "rows": [row.as_dict() for row in rows],
     }
-
-
-def _number(value):
-    if isinstance(value, Decimal):
-        return float(value)  # two places: prints back as the same shortest decimal
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    raise TypeError(type(value))
 
 
 # -- daily history ------------------------------------------------------------------------------

@@ -11,9 +11,9 @@ from ..competitions.models import Competition
 from ..competitions.operations import bump_revision
 from ..entries.models import Entry
 from ..extensions import db, upsert_insert
+from .engine import CENT, ZERO, adds, subjects_of
 from .models import SubjectTally
 
-ZERO = Decimal("0.00")
 TALLY_KEY = ("period", "board", "subject_id", "criterion", "item")
 
 
@@ -24,15 +24,11 @@ def deltas_for(entries: Iterable[dict], sign: int = 1) -> dict[tuple, list]:
     """
     deltas: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0])
     for e in entries:
-        subjects = [("sections", e["section_id"])]
-        if e["team_id"] is not None:
-            subjects.append(("teams", e["team_id"]))
-        for board, subject_id in subjects:
+        deduction, bonus = adds(e["kind"], e["points"])
+        for board, subject_id in subjects_of(e["section_id"], e["team_id"]):
             d = deltas[(e["period"], board, subject_id, e["criterion"], e["item"] or "")]
-            if e["kind"] == "deduction":
-                d[0] += sign * e["points"]
-            else:
-                d[1] += sign * e["points"]
+            d[0] += sign * deduction
+            d[1] += sign * bonus
             d[2] += sign
     return deltas
 
@@ -127,5 +123,5 @@ def rebuild(competition_id: int | None = None) -> None:
 def _dec(value) -> Decimal:
     """A SUM read back through a bare query: hundredths on SQLite, NUMERIC on PostgreSQL."""
     if isinstance(value, Decimal):
-        return value.quantize(Decimal("0.01"))
-    return (Decimal(int(value)) / 100).quantize(Decimal("0.01"))
+        return value.quantize(CENT)
+    return (Decimal(int(value)) / 100).quantize(CENT)

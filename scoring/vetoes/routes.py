@@ -7,10 +7,10 @@ from ..auth.access import READERS, roles
 from ..competitions.models import Section
 from ..competitions.operations import get_competition
 from ..errors import Problem
-from ..extensions import db
+from ..fields import ReasonIn
 from .models import Veto
 from .operations import create_veto, get_veto, revoke_veto
-from .schemas import RevokeIn, VetoFilter, VetoIn, VetoOut
+from .schemas import VetoFilter, VetoIn, VetoOut
 
 blp = Blueprint("vetoes", __name__, url_prefix="/api/v1", description="一票否决: vetoes and their revocation.")
 
@@ -21,7 +21,6 @@ blp = Blueprint("vetoes", __name__, url_prefix="/api/v1", description="一票否
 @blp.response(201, VetoOut)
 def post_veto(data, cid):
     veto = create_veto(get_competition(cid), g.user, data)
-    db.session.commit()
     return veto
 
 
@@ -41,7 +40,7 @@ def list_vetoes(args, cid):
 
 @blp.post("/competitions/<int:cid>/vetoes/<int:veto_id>/revoke")
 @roles("admin")
-@blp.arguments(RevokeIn)
+@blp.arguments(ReasonIn)
 @blp.response(200, VetoOut)
 def post_revoke(data, cid, veto_id):
     get_competition(cid)
@@ -49,7 +48,6 @@ def post_revoke(data, cid, veto_id):
     if veto.competition_id != cid:
         raise_not_found(veto_id)
     veto = revoke_veto(veto, g.user, data["reason"])
-    db.session.commit()
     return veto
 
 

@@ -13,10 +13,6 @@ class VetoIn(Strict):
     reason = Text(2000, required=True)
 
 
-class RevokeIn(Strict):
-    reason = Text(2000, multiline=True, required=True)
-
-
 class VetoOut(ma.Schema):
     id = ma.fields.Integer()
     section = ma.fields.Function(lambda v: v.section.code)
