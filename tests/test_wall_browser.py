@@ -155,7 +155,8 @@ def test_offline_notice_keeps_the_data_and_clears_when_the_server_is_back(page, 
 def test_bad_or_missing_token_shows_the_error_page(page, live_server, world):
     for query, status, text in (("?token=wrong-token", 401, "显示令牌无效或已撤销"),
                                 ("", 401, "缺少显示令牌"),
-                                (f"?token={world.tokens['sup1']}", 403, "不能用于大屏显示")):
+                                (f"?token={world.tokens['sup1']}", 403, "不能用于大屏显示"),
+                                (f"?token={world.tokens['admin']}", 403, "不能用于大屏显示")):
         response = page.goto(f"{live_server.url}/wall/{world.cid}{query}")
         assert response.status == status
         assert text in page.locator("h1").inner_text()

@@ -13,7 +13,6 @@ from ..extensions import db
 bp = Blueprint("wall", __name__, template_folder="templates", static_folder="static",
                static_url_path="/wall-static")
 
-WALL_ROLES = ("display", "admin", "viewer")
 POLL_SECONDS = 5
 
 # Everything the page loads comes from this app; no inline script, no CDN, no external fonts.
@@ -21,6 +20,8 @@ CSP = ("default-src 'self'; connect-src 'self'; script-src 'self'; style-src 'se
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 CONTACT = "请联系竞赛办重新生成显示地址"
+# What the office runs to make a wall token (CONTRACT.md §3: an office token never sits in a kiosk URL).
+MAKE_DISPLAY = "flask --app wsgi users create wall-{cid} --role display --competition {cid}"
 
 
 @bp.get("/wall/<int:cid>")
@@ -30,13 +31,17 @@ def wall(cid):
         if request.args.get("token"):
             return _error(401, "显示令牌无效或已撤销", f"这个地址里的显示令牌无效、已过期或已撤销 — {CONTACT}。")
         return _error(401, "缺少显示令牌", f"地址中缺少 ?token=… 显示令牌 — {CONTACT}。")
-    if user.role not in WALL_ROLES:
-        return _error(403, "此令牌不能用于大屏显示", f"{user.role} 角色的令牌不能打开大屏 — {CONTACT}。")
-    if user.role == "display" and user.competition_id != cid:
-        return _error(403, "显示令牌不属于这个竞赛", f"这个显示令牌属于另一个竞赛 — {CONTACT}。")
+    if user.role != "display":
+        # An admin's, viewer's or supervisor's token in a kiosk's address bar ends up in proxy logs.
+        return _error(403, "此令牌不能用于大屏显示",
+                      f"大屏只接受本竞赛的显示（display）令牌，{user.role} 角色的令牌不能打开大屏。"
+                      f"请联系竞赛办为这块屏幕建一个显示用户：{MAKE_DISPLAY.format(cid=cid)}，"
+                      f"再用它打印的令牌打开 /wall/{cid}?token=令牌。")
     competition = db.session.get(Competition, cid)
     if competition is None:
         return _error(404, "没有这个竞赛", f"编号为 {cid} 的竞赛不存在 — 请核对大屏地址。")
+    if user.competition_id != cid:
+        return _error(403, "显示令牌不属于这个竞赛", f"这个显示令牌属于另一个竞赛 — {CONTACT}。")
     return _page(render_template("wall/wall.html", competition=competition, poll_seconds=POLL_SECONDS), 200)
 
 
