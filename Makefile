@@ -30,13 +30,14 @@ run: $(VENV)/.installed
 	  $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app; \
 	  kill 0
 
-## system-deps: what the tests and benchmarks need from Debian (chromium, a CJK font, wrk, faketime for CI's moved clock)
+## system-deps: what the tests and benchmarks need from Debian (chromium, a CJK font, wrk, faketime for CI's moved clock, nginx for the proxy test)
 system-deps:
 	@missing=""; \
 	  [ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	  fc-list 2>/dev/null | grep -qiE 'wqy|noto sans cjk' || missing="$$missing fonts-wqy-microhei"; \
 	  command -v wrk >/dev/null || missing="$$missing wrk"; \
 	  command -v faketime >/dev/null || missing="$$missing faketime"; \
+	  [ -x /usr/sbin/nginx ] || missing="$$missing nginx-light"; \
 	  if [ -n "$$missing" ]; then \
 	    if [ "$$(id -u)" = 0 ]; then \
 	      echo "installing:$$missing"; \

@@ -172,6 +172,11 @@ def load(env=None) -> dict:
         "DEFAULT_TIMEZONE": tz,
         "TOKEN_TTL_HOURS": _int(env, "TOKEN_TTL_HOURS", 24 * 30, 1, 24 * 3650),
         "LOGIN_MAX_FAILURES": _int(env, "LOGIN_MAX_FAILURES", 5, 1, 1000),
+        # Failed logins from one address, whatever the names: a stranger trying many accounts.
+        "LOGIN_MAX_FAILURES_PER_ADDRESS": _int(env, "LOGIN_MAX_FAILURES_PER_ADDRESS", 20, 1, 10000),
+        # How many reverse proxies in front of gunicorn add X-Forwarded-For (nginx: 1). 0 ignores the
+        # header, so a client cannot forge its address past the login limit.
+        "TRUSTED_PROXIES": _int(env, "TRUSTED_PROXIES", 0, 0, 10),
         "LOGIN_WINDOW_SECONDS": _int(env, "LOGIN_WINDOW_SECONDS", 900, 1, 86400),
         "MAX_CONTENT_LENGTH": _int(env, "MAX_BODY_BYTES", 2 * 1024 * 1024, 1024, 100 * 1024 * 1024),
         "CORS_ORIGINS": origins,

@@ -22,6 +22,13 @@ def create_app(settings: dict | None = None) -> Flask:
     app.config.from_mapping(settings or {})
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    if app.config["TRUSTED_PROXIES"]:
+        from werkzeug.middleware.proxy_fix import ProxyFix
+
+        # request.remote_addr becomes the address the nearest trusted proxy saw (the audit trail and the
+        # login limit use it); X-Forwarded-For from anyone else stays ignored.
+        n = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=0, x_host=0, x_port=0, x_prefix=0)
     db.init_app(app)
     migrate.init_app(app, db)
     api = Api(app)

@@ -54,11 +54,11 @@ def test_sixth_failure_in_the_window_is_a_429_with_retry_after(app, world, api, 
     for username, password in (("admin", "guess"), ("admin", "password-admin")):
         problem = login(username, password)
         api.problem(problem, 429)
-        assert int(problem.headers["Retry-After"]) > 0
-    # The limit also holds per address: guessing other names from here is blocked too.
-    api.problem(login("viewer", "password-viewer"), 429)
-    # From another address the right password still works (the office is not locked out by one tablet).
-    assert login("sup2", "password-sup2", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
+        assert 0 < int(problem.headers["Retry-After"]) <= app.config["LOGIN_WINDOW_SECONDS"]
+    # Another name from the same address is not locked by these typos (one office behind one proxy) …
+    assert login("viewer", "password-viewer").status_code == 200
+    # … and the admin at another address is never locked out by someone else's failures.
+    assert login("admin", "password-admin", environ_base={"REMOTE_ADDR": "10.1.2.3"}).status_code == 200
 
 
 def test_failures_below_the_limit_do_not_block_a_right_password(world, api, login):

@@ -17,6 +17,7 @@ BIN = Path(sys.executable).parent
     ("LOG_LEVEL", "LOUD"),
     ("SCHEDULER_ENABLED", "perhaps"),
     ("AUTO_CLOSE_TIME", "25:00"),
+    ("TRUSTED_PROXIES", "nginx"),
 ])
 def test_bad_setting_stops_flask_with_one_line(name, value):
     env = {**os.environ, name: value}

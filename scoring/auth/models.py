@@ -66,3 +66,15 @@ class LoginFailure(db.Model):
     username: Mapped[str] = mapped_column(String(80), index=True)
     address: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class LoginThrottle(db.Model):
+    """Failed (and in-flight) logins per key in a fixed window: `addr:<address>` and
+    `user:<address> <username>`. One row per key, counted by an atomic INSERT … ON CONFLICT DO UPDATE
+    … RETURNING, so a burst across gunicorn workers cannot try more passwords than the limit."""
+
+    __tablename__ = "login_throttles"
+
+    key: Mapped[str] = mapped_column(String(160), primary_key=True)
+    failures: Mapped[int] = mapped_column()
+    window_start: Mapped[datetime] = mapped_column(UTCDateTime)

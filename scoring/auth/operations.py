@@ -1,21 +1,22 @@
 """Users and tokens. These change data; the caller (a request or a command) commits."""
 from __future__ import annotations
 
+import math
 import re
 import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import func, or_, select
+from sqlalchemy import case, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.operations import record
 from ..clock import utcnow
 from ..competitions.models import Competition, Section
 from ..errors import Problem
-from ..extensions import db
+from ..extensions import db, upsert_insert
 from .access import hash_token
-from .models import ROLES, USERNAME, USERNAME_RULE, ApiToken, LoginFailure, User
+from .models import ROLES, USERNAME, USERNAME_RULE, ApiToken, LoginFailure, LoginThrottle, User
 
 # Checked against when the username is unknown, so both failures take the same time.
 _DUMMY_HASH = generate_password_hash("not a password")
@@ -71,23 +72,47 @@ def issue_token(user: User, ttl_hours: int | None = None, *, actor=None) -> tupl
     return token, row
 
 
+def _throttle_keys(username: str, address: str) -> list[tuple[str, str]]:
+    """(key, limit setting) pairs; the address first, always in this order (row locks taken in one order)."""
+    return [(f"addr:{address}"[:160], "LOGIN_MAX_FAILURES_PER_ADDRESS"),
+            (f"user:{address} {username}"[:160], "LOGIN_MAX_FAILURES")]
+
+
+def claim_login_attempt(username: str, address: str) -> None:
+    """Count this attempt against the (username, address) and the address limits before any password
+    is looked at, atomically (one INSERT … ON CONFLICT DO UPDATE … RETURNING per key: the row lock
+    orders parallel attempts across workers). Over a limit → 429 with Retry-After (raised:
+    nothing is kept). The row stays locked until the request commits, so a parallel attempt waits and
+    then counts this one; a right password gives the claim back (`login`)."""
+    window = current_app.config["LOGIN_WINDOW_SECONDS"]
+    now = utcnow()
+    table = LoginThrottle.__table__
+    expired = table.c.window_start <= now - timedelta(seconds=window)
+    for key, limit in _throttle_keys(username, address):
+        stmt = upsert_insert(table).values(key=key, failures=1, window_start=now)
+        stmt = stmt.on_conflict_do_update(index_elements=[table.c.key], set_={
+            "failures": case((expired, 1), else_=table.c.failures + 1),
+            "window_start": case((expired, now), else_=table.c.window_start),
+        }).returning(table.c.failures, table.c.window_start)
+        failures, started = db.session.execute(stmt).one()
+        if failures > current_app.config[limit]:
+            retry = math.ceil((started + timedelta(seconds=window) - now).total_seconds())
+            raise Problem(429, "Too many failed logins; try again later.", headers={"Retry-After": str(max(1, retry))})
+
+
 def login(username: str, password: str, address: str) -> tuple[str, ApiToken] | None:
-    """Check a password and issue a token. Too many recent failures for the name or the address
-    answer 429 before the password is even looked at; the 401 never says which part was wrong."""
-    window = utcnow() - timedelta(seconds=current_app.config["LOGIN_WINDOW_SECONDS"])
-    failures = db.session.scalar(
-        select(func.count()).select_from(LoginFailure).where(
-            LoginFailure.at > window, or_(LoginFailure.username == username, LoginFailure.address == address)
-        )
-    )
-    if failures >= current_app.config["LOGIN_MAX_FAILURES"]:
-        raise Problem(429, "Too many failed logins; try again later.",
-                      headers={"Retry-After": str(current_app.config["LOGIN_WINDOW_SECONDS"])})
+    """Check a password (after `claim_login_attempt`) and issue a token. A wrong one keeps the claim
+    as a failure; a right one gives it back and clears the (username, address) count. The 401 never
+    says which part was wrong."""
     user = db.session.scalar(select(User).where(User.username == username))
     good = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
     if not (user and user.password_hash and good):
         db.session.add(LoginFailure(username=username[:80], address=address[:64]))
         return None  # the caller commits the failure, then answers 401
+    (address_key, _), (user_key, _) = _throttle_keys(username, address)
+    db.session.execute(update(LoginThrottle).where(LoginThrottle.key == user_key).values(failures=0))
+    db.session.execute(update(LoginThrottle).where(LoginThrottle.key == address_key, LoginThrottle.failures > 0)
+                       .values(failures=LoginThrottle.failures - 1))
     return issue_token(user, actor=user)  # who logs in makes their own token
 
 

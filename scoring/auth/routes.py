@@ -8,7 +8,7 @@ from ..errors import Problem
 from ..extensions import db
 from .access import roles
 from .models import ROLES, User, user_sections
-from .operations import create_user, issue_token, login, revoke_tokens
+from .operations import claim_login_attempt, create_user, issue_token, login, revoke_tokens
 from .schemas import MeOut, RevokedOut, TokenIn, TokenOut, UserCreatedOut, UserIn, UserOut
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and users.")
@@ -19,9 +19,14 @@ blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and 
 @blp.arguments(TokenIn)
 @blp.response(200, TokenOut)
 @blp.alt_response(401, description="Wrong username or password (the answer does not say which).")
-@blp.alt_response(429, description="Too many failed logins from this name or address.")
+@blp.alt_response(429, description="Too many failed logins for this name from this address, or from this "
+                  "address (Retry-After says when to try again).")
 def post_token(data):
-    issued = login(data["username"], data["password"], request.remote_addr or "")
+    address = request.remote_addr or ""  # the proxy's client, through TRUSTED_PROXIES (ProxyFix)
+    # The claim's row lock (PostgreSQL) or BEGIN IMMEDIATE (SQLite) holds parallel attempts from this
+    # address until this request commits: a burst cannot check more passwords than the limit.
+    claim_login_attempt(data["username"], address)
+    issued = login(data["username"], data["password"], address)
     if issued is None:  # answered, not raised: the failure is committed too, it counts towards the rate limit
         return problem_response(401, "Wrong username or password.")
     token, row = issued
