@@ -25,10 +25,7 @@ run: $(VENV)/.installed
 	$(FLASK) db upgrade
 	$(FLASK) demo --if-empty
 	@echo "starting gunicorn on http://127.0.0.1:$(PORT) and the scheduler (Ctrl-C stops both)"
-	@trap 'kill 0' INT TERM; \
-	  $(FLASK) scheduler & \
-	  $(BIN)/gunicorn -c gunicorn.conf.py wsgi:app; \
-	  kill 0
+	@exec $(BIN)/python scripts/serve.py
 
 ## system-deps: what the tests and benchmarks need from Debian (chromium, a CJK font, wrk, faketime for CI's moved clock, nginx for the proxy test)
 system-deps:

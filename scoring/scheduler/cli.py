@@ -51,14 +51,18 @@ def scheduler_command(once):
         scheduler.add_job(job(name), "interval", seconds=interval, id=name, name=name, max_instances=1, coalesce=True,
                           misfire_grace_time=interval, next_run_time=utcnow())
 
+    stopping = []
+
     def stop(signum, _frame):
-        log.info("signal %s: stopping the scheduler", signum)
+        # Idempotent: Ctrl-C and a SIGTERM to the group may both arrive; one line, one shutdown.
+        if stopping:
+            return
+        stopping.append(signum)
+        log.info("%s: stopping the scheduler", signal.Signals(signum).name)
         scheduler.shutdown(wait=False)
 
     signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)  # no KeyboardInterrupt in the middle of a job or of the shutdown
     click.echo(f"scheduler running: jobs {', '.join(JOBS)} every {interval}s")
-    try:
-        scheduler.start()
-    except (KeyboardInterrupt, SystemExit):
-        pass
+    scheduler.start()  # returns once stop() has shut it down
 
