@@ -22,6 +22,10 @@ def create_app(settings: dict | None = None) -> Flask:
     app.config.from_mapping(settings or {})
     logging.basicConfig(level=app.config["LOG_LEVEL"], format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
+    if app.config["SQLALCHEMY_DATABASE_URI"].startswith("postgresql"):
+        # A pooled connection that died with a PostgreSQL restart is found (a `SELECT 1` on checkout)
+        # and replaced before a request uses it: a reader sees no outage that is already over.
+        app.config.setdefault("SQLALCHEMY_ENGINE_OPTIONS", {}).setdefault("pool_pre_ping", True)
     if app.config["TRUSTED_PROXIES"]:
         from werkzeug.middleware.proxy_fix import ProxyFix
 

@@ -16,6 +16,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from decimal import Decimal
 
@@ -257,12 +258,24 @@ def pg_ready(timeout: float = 60) -> bool:
     return False
 
 
-def test_postgres_restarted_under_load(app, world, api, database_url):
+def restart_postgres() -> None:
+    """The one helper that restarts the shared cluster (pg_ctlcluster), then waits until it answers."""
+    done = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *postgres_cluster(), "restart"],
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert pg_ready(), "PostgreSQL did not come back"
+
+
+@pytest.fixture
+def postgres_restartable(database_url):
+    """Only on the PostgreSQL run, and only where this machine's cluster can be restarted."""
     if not database_url.startswith("postgresql"):
         pytest.skip("PostgreSQL only (TEST_DATABASE_URL)")
-    cluster = postgres_cluster()
-    if cluster is None:
+    if postgres_cluster() is None:
         pytest.skip("pg_ctlcluster is not available here")
+
+
+def test_postgres_restarted_under_load(app, world, api, database_url, postgres_restartable):
     server = LiveServer(database_url, workers=2).start()
     restarted = False
     try:
@@ -270,9 +283,7 @@ def test_postgres_restarted_under_load(app, world, api, database_url):
         everything, tally, tablets = run_tablets(api, [server.url], soak_or_ci(2_000, 5_000), seed=11, minutes=6)
         while len(tally.acknowledged) < len(everything) // 4 and any(t.is_alive() for t in tablets):
             time.sleep(0.05)
-        done = subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", *cluster, "restart"],
-                              capture_output=True, text=True, timeout=120)
-        assert done.returncode == 0, done.stderr
+        restart_postgres()
         restarted = True
         for tablet in tablets:
             tablet.join()
@@ -287,6 +298,33 @@ def test_postgres_restarted_under_load(app, world, api, database_url):
     # Requests in flight got a 503 in the problem+json shape (checked for every error answer).
     assert tally.statuses.get(503, 0) >= 1, figures
     assert not [s for s in tally.statuses if isinstance(s, int) and s >= 400 and s != 503], figures
+
+
+def test_readers_meet_no_dead_connection_after_postgres_restarts(app, world, api, database_url,
+                                                                 postgres_restartable):
+    """Every worker holds a pooled connection; PostgreSQL restarts; a few seconds later every read on
+    every worker answers 200 (a dead pooled connection is found on checkout, not by the reader)."""
+    workers = 3
+    server = LiveServer(database_url, workers=workers).start()
+    board = f"{server.url}/api/v1/competitions/{world.cid}/leaderboard?period={api.months.this}"
+    headers = world.headers("viewer")
+
+    def reads(count: int) -> Counter:
+        def read(_):  # a fresh connection each time: the sync workers take turns accepting them
+            return requests.get(board, headers=headers, timeout=30).status_code
+
+        with ThreadPoolExecutor(workers) as pool:
+            return Counter(pool.map(read, range(count)))
+
+    try:
+        assert reads(workers * 8) == {200: workers * 8}  # every worker has opened its pool
+        restart_postgres()
+        time.sleep(3)  # left alone for a few seconds, as a wall between two polls
+        after = reads(workers * 8)
+    finally:
+        server.stop()
+    report("reads after a PostgreSQL restart", dict(after))
+    assert after == {200: workers * 8}, after
 
 
 # -- two API instances on one database -------------------------------------------------------------------
