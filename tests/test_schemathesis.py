@@ -35,6 +35,7 @@ SKIPPED = {("POST", "/api/v1/auth/token/revoke"), ("POST", "/api/v1/users/{user_
 @pytest.fixture(scope="module")
 def fuzzed(database_url):
     app = create_app({"SQLALCHEMY_DATABASE_URI": database_url, "TESTING": True, "LOGIN_MAX_FAILURES": 1000,
+                      "LOGIN_MAX_FAILURES_PER_ADDRESS": 10000,
                       "SECRET_KEY": "test-secret-key-0123456789"})
     with app.app_context():
         empty_tables()
