@@ -58,6 +58,8 @@ def main() -> int:
         elif code not in (0, -signal.SIGTERM):
             say(f"{name} stopped with status {code}")
             status = 1
+    for signum in (signal.SIGINT, signal.SIGTERM):  # a late one cannot kill the exit half-way
+        signal.signal(signum, signal.SIG_IGN)
     return status
 
 

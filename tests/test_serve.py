@@ -6,8 +6,10 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 import urllib.request
+from pathlib import Path
 
 import pytest
 from conftest import ROOT, competition_body, free_port
@@ -99,3 +101,30 @@ def test_make_run_stops_calmly(stored_database, how):
     assert [args for pid, args in family.items() if alive(pid)] == []
     with pytest.raises(OSError):
         urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=2)
+
+
+def test_scheduler_stops_once_whatever_signals_arrive(stored_database, tmp_path):
+    """Ctrl-C and SIGTERM, several of each, as a terminal and a `kill 0` may deliver them: one line, exit 0."""
+    log = tmp_path / "scheduler.log"
+    env = {**os.environ, "DATABASE_URL": stored_database, "SCHEDULER_INTERVAL": "1", "LOG_LEVEL": "INFO"}
+    with log.open("w") as out:
+        process = subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "scheduler"], cwd=ROOT,
+                                   env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while "scheduler running" not in log.read_text() and time.monotonic() < deadline:
+            assert process.poll() is None, log.read_text()
+            time.sleep(0.2)
+        time.sleep(1.5)  # its jobs have run
+        for how in (signal.SIGTERM, signal.SIGTERM, signal.SIGINT, signal.SIGTERM):
+            process.send_signal(how)
+            time.sleep(0.05)
+        code = process.wait(30)
+    finally:
+        if process.poll() is None:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    output = log.read_text()
+    assert code == 0, output
+    assert output.count("stopping the scheduler") == 1, output
+    assert "Traceback" not in output and "Exception ignored" not in output, output

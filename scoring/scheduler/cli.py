@@ -65,4 +65,6 @@ def scheduler_command(once):
     signal.signal(signal.SIGINT, stop)  # no KeyboardInterrupt in the middle of a job or of the shutdown
     click.echo(f"scheduler running: jobs {', '.join(JOBS)} every {interval}s")
     scheduler.start()  # returns once stop() has shut it down
+    for signum in (signal.SIGTERM, signal.SIGINT):  # and later ones cannot kill the exit half-way
+        signal.signal(signum, signal.SIG_IGN)
 
