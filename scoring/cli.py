@@ -1,11 +1,15 @@
-"""Commands: `flask --app wsgi users create …`, `demo`, `scheduler`, `tallies check|rebuild`."""
+"""Commands: `flask --app wsgi users create|deactivate|reactivate|password …`, `demo`, `scheduler`,
+`tallies check|rebuild`."""
 from __future__ import annotations
+
+import sys
+from contextlib import contextmanager
 
 import click
 from flask import Flask
 from flask.cli import AppGroup, with_appcontext
 
-from .auth.operations import create_user, issue_token
+from .auth.operations import create_user, issue_token, set_password, update_user, user_named
 from .backup import backup_command, restore_command
 from .competitions.models import Competition
 from .demo import load_demo
@@ -31,17 +35,65 @@ def create_user_command(name, role, password, sections, competition):
     codes = [c.strip() for c in sections.split(",") if c.strip()]
     if codes and competition is None and role == "supervisor":
         competition = _only_competition()
-    try:
+    with _one_line_errors():
         user = create_user(name, role, password, competition, codes)
         token, row = issue_token(user)
-    except Problem as problem:
-        db.session.rollback()
-        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in (problem.errors or {}).items())
-        raise click.ClickException(f"{problem.detail} {detail}".strip()) from None
     db.session.commit()
     click.echo(f"user {user.username} ({user.role}) created; token (shown once, valid until "
                f"{row.expires_at:%Y-%m-%d}):")
     click.echo(token)
+
+
+@contextmanager
+def _one_line_errors():
+    """An operation's Problem as one line of the command's output (and nothing stored)."""
+    try:
+        yield
+    except Problem as problem:
+        db.session.rollback()
+        detail = "; ".join(f"{k}: {' '.join(v)}" for k, v in (problem.errors or {}).items())
+        raise click.ClickException(f"{problem.detail} {detail}".strip()) from None
+
+
+@users.command("deactivate")
+@click.argument("name")
+@click.option("--reason", default=None, help="Why (kept in the audit trail), e.g. 调离项目.")
+def deactivate_user_command(name, reason):
+    """Take a user's access away: every token dies at once, the password is refused; history stays."""
+    _set_active(name, False, reason)
+
+
+@users.command("reactivate")
+@click.argument("name")
+@click.option("--reason", default=None, help="Why (kept in the audit trail).")
+def reactivate_user_command(name, reason):
+    """Let a deactivated user log in again with their password (old tokens stay revoked)."""
+    _set_active(name, True, reason)
+
+
+def _set_active(name: str, active: bool, reason: str | None) -> None:
+    with _one_line_errors():
+        user = update_user(user_named(name), {"active": active}, reason)
+    db.session.commit()
+    click.echo(f"user {user.username} {'reactivated' if active else 'deactivated: every token revoked'}")
+
+
+@users.command("password")
+@click.argument("name")
+@click.option("--password-stdin", is_flag=True, help="Read the new password from the first line of stdin.")
+@click.option("--reason", default=None, help="Why (kept in the audit trail).")
+def password_command(name, password_stdin, reason):
+    """Set a user's password (at least 10 characters, not the username); their tokens are revoked."""
+    with _one_line_errors():
+        user = user_named(name)
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("New password", hide_input=True, confirmation_prompt=True)
+    with _one_line_errors():
+        revoked = set_password(user, password, reason)
+    db.session.commit()
+    click.echo(f"password of {user.username} set; {revoked} token(s) revoked")
 
 
 def _only_competition() -> int | None:

@@ -83,9 +83,34 @@ def Text(max_length: int, *, multiline: bool = False, min_length: int = 1, **kwa
                                       MultiLine() if multiline else OneLine()], **kwargs)
 
 
+class NotBlank(ma.validate.Validator):
+    """A name of spaces only is no name."""
+
+    error = "不能为空。Must not be empty."
+
+    def __call__(self, value: str) -> str:
+        if not value.strip():
+            raise ma.ValidationError(self.error)
+        return value
+
+
+def Name(max_length: int, **kwargs):  # noqa: N802 - a field type
+    """A name a person reads on a board, a mail or an export: one line, not empty, not only spaces."""
+    return ma.fields.String(validate=[ma.validate.Length(min=1, max=max_length), OneLine(), NotBlank()], **kwargs)
+
+
 def Pattern(regex: str, error: str) -> ma.validate.Regexp:  # noqa: N802 - reads as a validator
     """The whole value matches `regex`: never `$`, which lets a trailing newline through."""
     return ma.validate.Regexp(rf"(?:{regex})\Z", error=error)
+
+
+class StrictBoolean(ma.fields.Boolean):
+    """JSON true or false only: "false" or 0 is a typo, not a decision to deactivate someone."""
+
+    def _deserialize(self, value, attr, data, **kwargs):
+        if not isinstance(value, bool):
+            raise ma.ValidationError("Must be true or false.")
+        return value
 
 
 class Code(ma.fields.String):

@@ -30,7 +30,7 @@ def init_app(app: Flask, api=None) -> None:
     from flask_smorest.spec.plugins import integerconverter2paramschema
 
     # Closed unless CORS_ORIGINS lists the origin (a tablet web app served from elsewhere); flask-cors reads it.
-    CORS(app, expose_headers=["ETag", "X-Total-Count", "Link"], methods=["GET", "POST", "DELETE", "OPTIONS"],
+    CORS(app, expose_headers=["ETag", "X-Total-Count", "Link"], methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
          allow_headers=["Authorization", "Content-Type", "If-None-Match"], max_age=600)
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["month"] = MonthConverter
@@ -160,4 +160,3 @@ def _storable(document) -> bool:
             except UnicodeEncodeError:
                 return False
     return True
-

@@ -142,6 +142,11 @@ def runner(app):
 
 # -- a competition and its people -----------------------------------------------------------------
 
+def bearer(token: str) -> dict:
+    """The Authorization header of a bearer token."""
+    return {"Authorization": f"Bearer {token}"}
+
+
 class World:
     """A small competition: three sections, three teams, a token per role."""
 
@@ -177,7 +182,7 @@ class World:
             return {}
         if who == "bad":
             return {"Authorization": "Bearer not-a-token-0123456789"}
-        return {"Authorization": f"Bearer {self.tokens[who]}"}
+        return bearer(self.tokens[who])
 
     def url(self, path: str = "") -> str:
         return f"/api/v1/competitions/{self.cid}{path}"

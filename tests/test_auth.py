@@ -4,7 +4,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from conftest import LiveServer, competition_body
+from conftest import LiveServer, bearer, competition_body
 from sqlalchemy import select, update
 
 from scoring import create_app
@@ -13,10 +13,6 @@ from scoring.clock import utcnow
 from scoring.extensions import db
 
 TOKEN = "/api/v1/auth/token"
-
-
-def bearer(token):
-    return {"Authorization": f"Bearer {token}"}
 
 
 # -- logging in --------------------------------------------------------------------------------------

@@ -136,7 +136,7 @@ def test_teams(client, world, api):
     body = {"code": "TJD-4", "name": "四标党员突击队", "leader": "赵六", "section": "LJ-02"}
     r = client.post(world.url("/teams"), json=body, headers=world.headers())
     assert r.status_code == 201
-    assert r.get_json() | {"id": 0} == {**body, "id": 0}
+    assert r.get_json() | {"id": 0} == {**body, "id": 0, "active": True}
     listed = client.get(world.url("/teams"), headers=world.headers("viewer")).get_json()
     assert [(t["code"], t["section"]) for t in listed] == [("TJD-1", "LJ-01"), ("TJD-2", "LJ-02"),
                                                           ("TJD-3", "LJ-03"), ("TJD-4", "LJ-02")]

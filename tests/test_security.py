@@ -4,7 +4,7 @@ from __future__ import annotations
 import re
 
 import photo_support
-from conftest import competition_body
+from conftest import bearer, competition_body
 from sqlalchemy import select
 
 from scoring import create_app
@@ -20,6 +20,7 @@ def allowed_roles(method: str, path: str) -> set[str]:
     rules = [
         ("POST", r"/auth/token/revoke", {"admin", "supervisor", "viewer", "display"}),  # logging out
         ("GET", r"/auth/me", {"admin", "supervisor", "viewer", "display"}),  # who am I: every token
+        ("POST", r"/auth/password", {"admin", "supervisor", "viewer", "display"}),  # one's own password
         ("POST", r"/competitions/\{cid\}/entries", {"admin", "supervisor"}),
         ("POST", r"/competitions/\{cid\}/photos", {"admin", "supervisor"}),
         ("POST", r"/entries/\{entry_id\}/void", {"admin", "supervisor"}),
@@ -83,6 +84,27 @@ class ValidRequests:
                 status, body = 201, {"username": self.unique("user"), "role": "viewer", "password": "long-enough"}
             case "POST", "/users/{user_id}/tokens/revoke":
                 status, route = 200, f"/users/{self.spare_id}/tokens/revoke"
+            case "PATCH", "/users/{user_id}":
+                status, route, body = 200, f"/users/{self.spare_id}", {"display_name": self.unique("备用"),
+                                                                       "sections": [], "reason": "更正"}
+            case "POST", "/users/{user_id}/password":
+                status, route, body = 200, f"/users/{self.spare_id}/password", {"password": self.unique("new-pass-")}
+            case "POST", "/auth/password":  # someone of that role changes their own: a person of its own
+                password = "password-old"
+                status, headers = 200, self.person(role, password)
+                body = {"current": password, "new": self.unique("password-new-")}
+            case "PATCH", "/competitions/{cid}":
+                status, body = 200, {"name": self.unique("市大外环五比五赛"), "reason": "更正错别字"}
+            case "PATCH", "/competitions/{cid}/criteria/{code}":
+                status, route, body = 200, route.replace("{code}", "safety"), {"name": self.unique("比平安稳定")}
+            case "PATCH", "/competitions/{cid}/criteria/{code}/items/{item}":
+                route = route.replace("{code}", "safety").replace("{item}", "S1")
+                status, body = 200, {"name": self.unique("安全防护")}
+            case "PATCH", "/competitions/{cid}/sections/{code}":
+                route = route.replace("{code}", "LJ-03")
+                status, body = 200, {"contractor": self.unique("中铁十局"), "end_km": 46}
+            case "PATCH", "/competitions/{cid}/teams/{code}":
+                status, route, body = 200, route.replace("{code}", "TJD-3"), {"leader": self.unique("王")}
             case "POST", "/competitions":
                 status, body = 201, competition_body(name=self.unique("赛"))
             case "POST", "/competitions/{cid}/sections":
@@ -125,6 +147,18 @@ class ValidRequests:
                 raise AssertionError(f"no valid request written for {method} {path}: add one to ValidRequests")
         return "/api/v1" + route, {"json": body}, status, headers
 
+    def person(self, role: str | None, password: str) -> dict:
+        """The Authorization header of a new user of `role` with `password`; none for None."""
+        from scoring.auth.operations import create_user, issue_token
+
+        if role is None:
+            return {}
+        with self.app.app_context():
+            user = create_user(self.unique(f"{role}-"), role, password, self.api.world.cid)
+            token, _ = issue_token(user)
+            db.session.commit()
+        return bearer(token)
+
     def fresh_token(self, role: str | None) -> dict:
         from scoring.auth.models import User
         from scoring.auth.operations import issue_token
@@ -135,7 +169,7 @@ class ValidRequests:
             user = db.session.scalar(select(User).where(User.username == TOKEN_OF_ROLE[role]))
             token, _ = issue_token(user)
             db.session.commit()
-        return {"Authorization": f"Bearer {token}"}
+        return bearer(token)
 
 
 def operations(client):
@@ -268,7 +302,7 @@ def test_cors_is_closed_unless_the_origin_is_listed(database_url, client, world,
         "Access-Control-Request-Headers": "authorization, content-type"})
     assert preflight.status_code in (200, 204)
     assert preflight.headers["Access-Control-Allow-Origin"] == tablets
-    assert "POST" in preflight.headers["Access-Control-Allow-Methods"]
+    assert {"POST", "PATCH"} <= set(preflight.headers["Access-Control-Allow-Methods"].replace(" ", "").split(","))
     assert "authorization" in preflight.headers["Access-Control-Allow-Headers"].lower()
     assert "Origin" in preflight.headers.get("Vary", "")
     r = c.post(world.url("/entries"), json=api.entry(), headers={"Origin": tablets, **world.headers("sup1")})

@@ -40,13 +40,15 @@ class Principal:
 _PRINCIPAL = (
     select(User.id, User.username, User.role, User.competition_id, ApiToken.id, ApiToken.expires_at)
     .join(User, ApiToken.user_id == User.id)
-    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None))
+    # The user's own flag in the same lookup: a deactivated user's tokens die on every worker and host
+    # with the commit that deactivates them, whatever any process remembers.
+    .where(ApiToken.token_hash == bindparam("token_hash"), ApiToken.revoked_at.is_(None), User.active.is_(True))
 )
 
 
 def user_for_token(token: str | None) -> Principal | None:
-    """The live, unexpired, unrevoked token's user; checked on every request, so a revocation
-    takes effect on the very next one."""
+    """The live, unexpired, unrevoked token's active user; checked on every request, so a revocation or
+    a deactivation takes effect on the very next one."""
     if not token:
         return None
     # Core on the session's connection: the ORM execution path costs more than the query itself.

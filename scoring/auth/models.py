@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, ForeignKey, String, Table
+from sqlalchemy import Column, ForeignKey, String, Table, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -34,6 +34,10 @@ class User(db.Model):
     # The competition a display (and, usually, a supervisor) belongs to; None for office-wide users.
     competition_id: Mapped[int | None] = mapped_column(ForeignKey("competitions.id"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # False once someone has left the project: no token of theirs authenticates, their password is
+    # refused like a wrong one; everything they did stays theirs.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
+    display_name: Mapped[str | None] = mapped_column(String(100))  # the person's name, e.g. 李树荣
 
     sections: Mapped[list[Section]] = relationship(secondary=user_sections)
 

@@ -7,7 +7,7 @@ import secrets
 from datetime import timedelta
 
 from flask import current_app
-from sqlalchemy import case, select, update
+from sqlalchemy import case, func, select, update
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..audit.operations import record
@@ -20,6 +20,23 @@ from .models import ROLES, USERNAME, USERNAME_RULE, ApiToken, LoginFailure, Logi
 
 # Checked against when the username is unknown, so both failures take the same time.
 _DUMMY_HASH = generate_password_hash("not a password")
+PASSWORD_MIN = 10
+
+
+def check_password_rule(username: str, password: str, field: str = "password") -> None:
+    """The contract's rules for a new password: at least 10 characters, not the username."""
+    errors = []
+    if len(password) < PASSWORD_MIN:
+        errors.append(f"密码至少 {PASSWORD_MIN} 个字符。A password has at least {PASSWORD_MIN} characters.")
+    if password.strip().casefold() == username.casefold():
+        errors.append("密码不能与用户名相同。A password must not be the username.")
+    if errors:
+        raise Problem(422, "The password is not allowed.", {field: errors})
+
+
+def _hash(password: str) -> str:
+    """A slow salted hash (scrypt in production)."""
+    return generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"])
 
 
 def create_user(username: str, role: str, password: str | None = None, competition_id: int | None = None,
@@ -36,19 +53,13 @@ def create_user(username: str, role: str, password: str | None = None, competiti
         raise Problem(422, "Sections need a competition.", {"competition": ["Required with sections."]})
     if competition_id is not None and db.session.get(Competition, competition_id) is None:
         raise Problem(422, "Unknown competition.", {"competition": [f"No competition {competition_id}."]})
-    sections = []
-    if section_codes:
-        sections = db.session.scalars(
-            select(Section).where(Section.competition_id == competition_id, Section.code.in_(section_codes))
-        ).all()
-        missing = sorted(set(section_codes) - {s.code for s in sections})
-        if missing:
-            raise Problem(422, "Unknown sections.", {"sections": [f"Unknown section: {c}." for c in missing]})
+    if password:
+        check_password_rule(username, password)
+    sections = _sections(competition_id, section_codes or [])
     user = User(
         username=username,
         role=role,
-        password_hash=generate_password_hash(password, current_app.config["PASSWORD_HASH_METHOD"])
-        if password else None,
+        password_hash=_hash(password) if password else None,
         competition_id=competition_id,
         sections=list(sections),
     )
@@ -57,6 +68,104 @@ def create_user(username: str, role: str, password: str | None = None, competiti
     record("user.created", competition_id=competition_id, target=f"user:{user.id}",
            detail={"username": username, "role": role, "sections": sorted(s.code for s in sections)})
     return user
+
+
+def _sections(competition_id: int | None, codes: list[str]) -> list[Section]:
+    """The sections named by `codes` in the competition; a 422 naming any that is not there."""
+    if not codes:
+        return []
+    if competition_id is None:
+        raise Problem(422, "Sections need a competition.", {"competition": ["Required with sections."]})
+    sections = db.session.scalars(
+        select(Section).where(Section.competition_id == competition_id, Section.code.in_(codes))
+        .order_by(Section.code)
+    ).all()
+    missing = sorted(set(codes) - {s.code for s in sections})
+    if missing:
+        raise Problem(422, "Unknown sections.", {"sections": [f"Unknown section: {c}." for c in missing]})
+    return list(sections)
+
+
+def get_user(user_id: int) -> User:
+    user = db.session.get(User, user_id)
+    if user is None:
+        raise Problem(404, f"No user {user_id}.")
+    return user
+
+
+def user_named(username: str) -> User:
+    user = db.session.scalar(select(User).where(User.username == username))
+    if user is None:
+        raise Problem(404, f"No user named {username!r}.")
+    return user
+
+
+def update_user(user: User, changes: dict, reason: str | None = None) -> User:
+    """Change who someone is on the project: `active`, `sections`, `display_name` (each optional).
+
+    Deactivating revokes every token at once (and the token lookup checks the flag too); new sections
+    hold from the next request, for every role that works on sections. Audited with the values before
+    and after; a change to nothing changes nothing and records nothing."""
+    before, after = {}, {}
+    if "display_name" in changes and changes["display_name"] != user.display_name:
+        before["display_name"], after["display_name"] = user.display_name, changes["display_name"]
+        user.display_name = changes["display_name"]
+    if "sections" in changes:
+        sections = _sections(user.competition_id, changes["sections"])
+        old, new = sorted(s.code for s in user.sections), [s.code for s in sections]
+        if old != new:
+            before["sections"], after["sections"] = old, new
+            user.sections = sections
+    if "active" in changes and changes["active"] != user.active:
+        if not changes["active"]:
+            _keep_an_admin(user)
+        before["active"], after["active"] = user.active, changes["active"]
+        user.active = changes["active"]
+    if before:
+        db.session.flush()
+        record("user.updated", competition_id=user.competition_id, target=f"user:{user.id}", reason=reason,
+               detail={"username": user.username, "before": before, "after": after})
+        if after.get("active") is False:
+            revoke_tokens(user, reason=reason)
+    return user
+
+
+def _keep_an_admin(user: User) -> None:
+    """The office never locks itself out: the last active admin stays active."""
+    if user.role != "admin":
+        return
+    others = db.session.scalar(select(func.count()).select_from(User).where(
+        User.role == "admin", User.active.is_(True), User.id != user.id))
+    if not others:
+        raise Problem(409, "不能停用最后一个有效的管理员账号。The last active admin cannot be deactivated.")
+
+
+def set_password(user: User, password: str, reason: str | None = None) -> int:
+    """The office sets a new password (a forgotten one, a handover); every token of the user is revoked.
+    Returns how many tokens were revoked."""
+    check_password_rule(user.username, password)
+    user.password_hash = _hash(password)
+    record("user.password_set", competition_id=user.competition_id, target=f"user:{user.id}", reason=reason,
+           detail={"username": user.username})
+    return revoke_tokens(user, reason=reason)
+
+
+def change_own_password(user_id: int, token_id: int, current: str, new: str, address: str) -> int | None:
+    """Someone changes their own password, proving the current one. A wrong current password counts as a
+    failed login (and is throttled like one), so a stolen token cannot be used to guess it: None then,
+    the caller commits the failure. Otherwise the user's other tokens are revoked (a lost tablet stays
+    logged out), this one stays; returns how many were revoked."""
+    user = get_user(user_id)
+    claim_login_attempt(user.username, address)
+    if not (user.password_hash and check_password_hash(user.password_hash, current)):
+        db.session.add(LoginFailure(username=user.username, address=address[:64]))
+        return None
+    release_login_attempt(user.username, address)
+    check_password_rule(user.username, new, "new")
+    user.password_hash = _hash(new)
+    record("user.password_changed", competition_id=user.competition_id, target=f"user:{user.id}",
+           detail={"username": user.username})
+    return revoke_tokens(user, keep=token_id)
 
 
 def issue_token(user: User, ttl_hours: int | None = None, *, actor=None) -> tuple[str, ApiToken]:
@@ -106,25 +215,34 @@ def login(username: str, password: str, address: str) -> tuple[str, ApiToken] | 
     says which part was wrong."""
     user = db.session.scalar(select(User).where(User.username == username))
     good = check_password_hash(user.password_hash if user and user.password_hash else _DUMMY_HASH, password)
-    if not (user and user.password_hash and good):
+    # A deactivated user's right password is refused exactly like a wrong one: no hint the account exists.
+    if not (user and user.active and user.password_hash and good):
         db.session.add(LoginFailure(username=username[:80], address=address[:64]))
         return None  # the caller commits the failure, then answers 401
+    release_login_attempt(username, address)
+    return issue_token(user, actor=user)  # who logs in makes their own token
+
+
+def release_login_attempt(username: str, address: str) -> None:
+    """A right password gives its claim back and clears the (username, address) count."""
     (address_key, _), (user_key, _) = _throttle_keys(username, address)
     db.session.execute(update(LoginThrottle).where(LoginThrottle.key == user_key).values(failures=0))
     db.session.execute(update(LoginThrottle).where(LoginThrottle.key == address_key, LoginThrottle.failures > 0)
                        .values(failures=LoginThrottle.failures - 1))
-    return issue_token(user, actor=user)  # who logs in makes their own token
 
 
-def revoke_tokens(user: User, token_id: int | None = None) -> int:
-    """Revoke one of a user's tokens, or all of them; effective for the very next request."""
+def revoke_tokens(user: User, token_id: int | None = None, *, keep: int | None = None,
+                  reason: str | None = None) -> int:
+    """Revoke one of a user's tokens, or all of them (but `keep`); effective for the very next request."""
     stmt = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     if token_id is not None:
         stmt = stmt.where(ApiToken.id == token_id)
+    if keep is not None:
+        stmt = stmt.where(ApiToken.id != keep)
     tokens = db.session.scalars(stmt).all()
     now = utcnow()
     for token in tokens:
         token.revoked_at = now
         record("token.revoked", competition_id=user.competition_id, target=f"token:{token.id}",
-               detail={"username": user.username})
+               detail={"username": user.username}, reason=reason)
     return len(tokens)

@@ -4,12 +4,32 @@ from sqlalchemy import select
 
 from ..api import PageArgs, paginate, problem_response
 from ..competitions.models import Section
-from ..errors import Problem
 from ..extensions import db
 from .access import roles
 from .models import ROLES, User, user_sections
-from .operations import claim_login_attempt, create_user, issue_token, login, revoke_tokens
-from .schemas import MeOut, RevokedOut, TokenIn, TokenOut, UserCreatedOut, UserIn, UserOut
+from .operations import (
+    change_own_password,
+    claim_login_attempt,
+    create_user,
+    get_user,
+    issue_token,
+    login,
+    revoke_tokens,
+    set_password,
+    update_user,
+)
+from .schemas import (
+    MeOut,
+    PasswordChangeIn,
+    PasswordSetIn,
+    RevokedOut,
+    TokenIn,
+    TokenOut,
+    UserCreatedOut,
+    UserIn,
+    UserOut,
+    UserPatchIn,
+)
 
 blp = Blueprint("auth", __name__, url_prefix="/api/v1", description="Tokens and users.")
 
@@ -54,6 +74,22 @@ def post_revoke_own():
     return {"revoked": revoked}
 
 
+@blp.post("/auth/password")
+@roles(*ROLES)
+@blp.arguments(PasswordChangeIn)
+@blp.response(200, RevokedOut, description="Changed; the count of the caller's other tokens revoked.")
+@blp.alt_response(422, description="The current password is wrong, or the new one breaks the rules.")
+@blp.alt_response(429, description="Too many wrong passwords (counted with failed logins).")
+def post_own_password(data):
+    """Change your own password with the current one; your other tokens are revoked, this one stays."""
+    revoked = change_own_password(g.user.id, g.user.token_id, data["current"], data["new"],
+                                  request.remote_addr or "")
+    if revoked is None:  # answered, not raised: the failure is committed too, it counts towards the rate limit
+        return problem_response(422, "The current password is wrong.",
+                                {"current": ["当前密码不正确。The current password is wrong."]})
+    return {"revoked": revoked}
+
+
 @blp.get("/users")
 @roles("admin")
 @blp.arguments(PageArgs, location="query")
@@ -80,8 +116,27 @@ def post_user(data):
 @blp.response(200, RevokedOut)
 def post_revoke_user(user_id):
     """Revoke every token of a user, effective at once."""
-    user = db.session.get(User, user_id)
-    if user is None:
-        raise Problem(404, f"No user {user_id}.")
-    revoked = revoke_tokens(user)
+    revoked = revoke_tokens(get_user(user_id))
+    return {"revoked": revoked}
+
+
+@blp.patch("/users/<int:user_id>")
+@roles("admin")
+@blp.arguments(UserPatchIn)
+@blp.response(200, UserOut)
+@blp.alt_response(409, description="The last active admin cannot be deactivated.")
+def patch_user(data, user_id):
+    """Deactivate or reactivate a user (`active`), reassign their `sections`, correct their `display_name`.
+    Deactivating revokes every token at once and refuses the password like a wrong one."""
+    reason = data.pop("reason", None)
+    return update_user(get_user(user_id), data, reason)
+
+
+@blp.post("/users/<int:user_id>/password")
+@roles("admin")
+@blp.arguments(PasswordSetIn)
+@blp.response(200, RevokedOut, description="Set; the count of the user's tokens revoked.")
+def post_user_password(data, user_id):
+    """Set a user's password (forgotten, handed over); every token of theirs is revoked."""
+    revoked = set_password(get_user(user_id), data["password"], data.get("reason"))
     return {"revoked": revoked}

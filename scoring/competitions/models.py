@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -94,5 +94,7 @@ class Team(db.Model):
     name: Mapped[str] = mapped_column(String(200))
     leader: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # False once disbanded: no new entries; the months it was assessed in keep it.
+    active: Mapped[bool] = mapped_column(default=True, server_default=true())
 
     section: Mapped[Section] = relationship(lazy="joined")

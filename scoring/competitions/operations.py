@@ -74,6 +74,83 @@ def create_team(competition: Competition, data: dict) -> Team:
     return team
 
 
+# -- corrections: words, a section's contractor and range, a team's leader, a disbanded team ---------
+
+def update_competition(competition: Competition, changes: dict, reason: str | None = None) -> Competition:
+    """Correct the competition's name or organizer. The scoring rules are never among `changes`
+    (the schema refuses them): they never change once the competition exists."""
+    _correct(competition, changes, reason, "competition.updated", competition.id, f"competition:{competition.id}")
+    return competition
+
+
+def update_criterion(competition: Competition, code: str, changes: dict, reason: str | None = None) -> Criterion:
+    criterion = get_criterion(competition, code)
+    _correct(criterion, changes, reason, "criterion.updated", competition.id, f"criterion:{criterion.id}",
+             code=code)
+    return criterion
+
+
+def update_item(competition: Competition, criterion_code: str, code: str, changes: dict,
+                reason: str | None = None) -> Item:
+    criterion = get_criterion(competition, criterion_code)
+    item = next((i for i in criterion.items if i.code == code), None)
+    if item is None:
+        raise Problem(404, f"No item {code} in criterion {criterion_code}.")
+    _correct(item, changes, reason, "item.updated", competition.id, f"item:{item.id}", code=code)
+    return item
+
+
+def update_section(competition: Competition, code: str, changes: dict, reason: str | None = None) -> Section:
+    """Correct a section's name or contractor, or change its chainage range: entries already stored
+    outside a new range stay as they are; new ones are checked against it."""
+    section = find_section(competition.id, code)
+    if section is None:
+        raise Problem(404, f"No section {code} in this competition.")
+    start, end = changes.get("start_km", section.start_km), changes.get("end_km", section.end_km)
+    if end <= start:
+        field = "end_km" if "end_km" in changes else "start_km"
+        raise Problem(422, "The chainage range is inverted.", {field: [
+            f"终点 {end} km 必须大于起点 {start} km。end_km ({end}) must be past start_km ({start})."]})
+    _correct(section, changes, reason, "section.updated", competition.id, f"section:{section.id}",
+             code=section.code)
+    return section
+
+
+def update_team(competition: Competition, code: str, changes: dict, reason: str | None = None) -> Team:
+    """Correct a team's name, record its new leader, disband it (`active` false: no new entries; the
+    months it was assessed in keep it) or bring it back."""
+    team = find_team(competition.id, code)
+    if team is None:
+        raise Problem(404, f"No team {code} in this competition.")
+    _correct(team, changes, reason, "team.updated", competition.id, f"team:{team.id}", code=team.code)
+    return team
+
+
+def get_criterion(competition: Competition, code: str) -> Criterion:
+    criterion = next((c for c in competition.criteria if c.code == code), None)
+    if criterion is None:
+        raise Problem(404, f"No criterion {code} in this competition.")
+    return criterion
+
+
+def _correct(row, changes: dict, reason: str | None, action: str, competition_id: int, target: str,
+             **about) -> None:
+    """Apply `changes` to `row`, on record: the audit keeps each changed field's value before and after,
+    who and why. Live boards, the wall, exports and mails read the new words at once (the revision
+    moves); a closed month's snapshot keeps the words of its close. Nothing changed, nothing recorded."""
+    before, after = {}, {}
+    for field, value in changes.items():
+        if getattr(row, field) != value:
+            before[field], after[field] = _jsonable(getattr(row, field)), _jsonable(value)
+            setattr(row, field, value)
+    if not before:
+        return
+    db.session.flush()
+    bump_revision(competition_id)
+    record(action, competition_id=competition_id, target=target, reason=reason,
+           detail={**about, "before": before, "after": after})
+
+
 def find_section(competition_id: int, code: str) -> Section | None:
     return db.session.scalar(select(Section).where(Section.competition_id == competition_id, Section.code == code))
 

@@ -4,9 +4,9 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import marshmallow as ma
-from marshmallow import validates_schema
+from marshmallow import pre_load, validates_schema
 
-from ..fields import Code, PointsField, Strict, Text
+from ..fields import Code, Name, PointsField, Strict, StrictBoolean, Text
 from ..standings.engine import CRITERIA, DEFAULT_TIE_BREAK
 
 
@@ -93,11 +93,15 @@ class CompetitionDetail(CompetitionOut):
     criteria = ma.fields.List(ma.fields.Nested(CriterionOut))
 
 
+def Km(**kwargs):  # noqa: N802 - a field type
+    return ma.fields.Decimal(places=3, allow_nan=False, validate=ma.validate.Range(0, 10000), **kwargs)
+
+
 class SectionIn(Strict):
     code = Code(required=True)
     name = Text(200, required=True)
-    start_km = ma.fields.Decimal(required=True, places=3, allow_nan=False, validate=ma.validate.Range(0, 10000))
-    end_km = ma.fields.Decimal(required=True, places=3, allow_nan=False, validate=ma.validate.Range(0, 10000))
+    start_km = Km(required=True)
+    end_km = Km(required=True)
     contractor = Text(200, required=True)
 
     @validates_schema
@@ -138,3 +142,68 @@ class TeamOut(ma.Schema):
     name = ma.fields.String()
     leader = ma.fields.String()
     section = ma.fields.Function(lambda team: team.section.code)
+    active = ma.fields.Boolean()
+
+
+# -- corrections (CONTRACT.md §3 "People and places change") ----------------------------------------
+
+RULES_FIXED = ("计分规则（权重、满分、加分上限、同分排序）在竞赛创建后不能修改。"
+               "Scoring rules (weights, maximums, caps, tie-break) never change once the competition exists.")
+CODE_FIXED = ("编号在创建后不能修改，它把记分和历史连在一起。"
+              "A code never changes: entries and history refer to it.")
+ZONE_FIXED = ("时区决定每条记分属于哪个月，竞赛创建后不能修改。"
+              "The time zone decides each entry's month; it never changes.")
+
+
+class Patch(Strict):
+    """A correction: every field optional, an optional `reason` for the audit trail, unknown fields a 422,
+    and the fields that must never change named with why (`FIXED`)."""
+
+    FIXED: dict[str, str] = {}
+
+    reason = Text(500, multiline=True)
+
+    @pre_load
+    def refuse_fixed(self, data, **_):
+        if isinstance(data, dict):
+            fixed = {name: [why] for name, why in self.FIXED.items() if name in data}
+            if fixed:
+                raise ma.ValidationError(fixed)
+        return data
+
+
+class CompetitionPatch(Patch):
+    FIXED = {"criteria": RULES_FIXED, "tie_break": RULES_FIXED, "general_bonus_cap": RULES_FIXED,
+             "timezone": ZONE_FIXED}
+
+    name = Name(200)
+    organizer = Name(200)
+
+
+class CriterionPatch(Patch):
+    FIXED = {"weight": RULES_FIXED, "bonus_cap": RULES_FIXED, "items": RULES_FIXED, "code": CODE_FIXED}
+
+    name = Name(200)
+
+
+class ItemPatch(Patch):
+    FIXED = {"max_points": RULES_FIXED, "code": CODE_FIXED}
+
+    name = Name(200)
+
+
+class SectionPatch(Patch):
+    FIXED = {"code": CODE_FIXED}
+
+    name = Name(200)
+    contractor = Name(200)
+    start_km = Km()
+    end_km = Km()
+
+
+class TeamPatch(Patch):
+    FIXED = {"code": CODE_FIXED}
+
+    name = Name(200)
+    leader = Name(100)
+    active = StrictBoolean()

@@ -102,6 +102,9 @@ class _Rulebook:
                 errors["team"] = [f"Unknown team {data['team']}."]
             elif team.section_id != section.id:
                 errors["team"] = [f"Team {team.code} belongs to section {team.section.code}, not {section.code}."]
+            elif not team.active:
+                errors["team"] = [f"突击队 {team.code} 已解散，不再接受新的记分。"
+                                  f"Team {team.code} is disbanded and takes no new entries."]
         if data["item"] is not None:
             criterion = self.item_criterion.get(data["item"])
             if criterion is None:

@@ -219,6 +219,8 @@ def leaderboard(competition: Competition, board: str, key: str) -> dict:
         period = _period(competition.id, key)
         closed = period is not None and period.status == "closed"
         flag = flag_holder_as_of(competition.id, key)
+        if closed and flag is not None and flag["period"] == key:  # won this month: named as at its close
+            flag["name"] = next((row.name for row in rows if row.code == flag["section"]), flag["name"])
     return {
         "competition": {"id": competition.id, "name": competition.name, "organizer": competition.organizer,
                         "timezone": competition.timezone},
