@@ -40,6 +40,12 @@ def one_line_cases(api) -> list[tuple[str, str, dict, str]]:
         ("POST", "/competitions", {"name": "新赛季{}"}, "name"),
         ("POST", "/competitions", {"organizer": "公路中心{}"}, "organizer"),
         ("POST", "/users", {"username": "bob{}", "password": "password-bob", "role": "viewer"}, "username"),
+        ("PATCH", "/users/1", {"display_name": "李{}树荣"}, "display_name"),
+        ("PATCH", "/competitions/{cid}", {"organizer": "公路中心{}"}, "organizer"),
+        ("PATCH", "/competitions/{cid}/criteria/safety", {"name": "安全{}"}, "name"),
+        ("PATCH", "/competitions/{cid}/criteria/safety/items/S1", {"name": "防护{}"}, "name"),
+        ("PATCH", "/competitions/{cid}/sections/LJ-01", {"contractor": "中铁{}十局"}, "contractor"),
+        ("PATCH", "/competitions/{cid}/teams/TJD-1", {"leader": "张三{}"}, "leader"),
     ]
 
 

@@ -157,6 +157,10 @@
     const sections = state.data.sections || state.data.teams;
     if (!sections) return;
     $("period").textContent = periodLabel(sections.period);
+    if (sections.competition) {  // a corrected name shows without a reload
+      $("competition-name").textContent = sections.competition.name;
+      $("organizer").textContent = `${sections.competition.organizer} · 五比五赛实时排行榜`;
+    }
     const status = $("period-status");
     const closed = sections.status === "closed";
     status.textContent = closed ? "已关账" : "实时 · 本月进行中";
