@@ -207,7 +207,8 @@ def test_a_disbanded_team_takes_no_entries_and_keeps_its_past(client, world, api
     api.post(month=last, team="TJD-1", points=0.5, who="sup1")
     api.post(month=last, section="LJ-02", team="TJD-2", points=3, who="sup2")
     api.close(last)
-    api.post(team="TJD-1", points=1, who="sup1")  # this month, before it is disbanded
+    before = api.entry(team="TJD-1", points=1)
+    stored = api.post(before, who="sup1")  # this month, before it is disbanded
 
     team = correct("/teams/TJD-1", {"active": False, "reason": "任务完成，突击队解散"})
     assert team["active"] is False
@@ -218,6 +219,10 @@ def test_a_disbanded_team_takes_no_entries_and_keeps_its_past(client, world, api
     batch = api.answer(client.post(world.url("/entries"), json={"entries": [
         api.entry(team="TJD-1"), api.entry(team=None)]}, headers=world.headers("sup1")))
     assert [r["status"] for r in batch["results"]] == ["invalid", "created"]
+    # A tablet resending what it posted before the team was disbanded gets its stored entry, as any resend.
+    assert api.post(before, who="sup1", status=200)["id"] == stored["id"]
+    changed = api.post({**before, "points": 2}, who="sup1", status=422)
+    assert "解散" in changed["errors"]["team"][0]
 
     # Its past stays: last month's board still ranks it first, and this month's entry from before still counts.
     assert [(r["code"], r["rank"]) for r in api.board(last, "teams")["rows"][:2]] == [("TJD-1", 1), ("TJD-2", 2)]

@@ -144,7 +144,8 @@ def test_the_last_active_admin_cannot_be_deactivated(client, world, api, people,
 # -- moving a supervisor ------------------------------------------------------------------------------
 
 def test_a_moved_supervisor_posts_to_the_new_section_and_not_the_old(client, world, api, people):
-    mine = api.post(who="sup1")
+    sent = api.entry(section="LJ-01")
+    mine = api.post(sent, who="sup1")
     moved = people.patch("sup1", {"sections": ["LJ-02"], "reason": "调往二标段"})
     assert moved["sections"] == ["LJ-02"]
     assert client.get(ME, headers=world.headers("sup1")).get_json()["sections"] == ["LJ-02"]
@@ -157,6 +158,8 @@ def test_a_moved_supervisor_posts_to_the_new_section_and_not_the_old(client, wor
     assert new["status"] == "created"
     api.problem(client.post(world.url("/entries"), json=api.entry(section="LJ-01"), headers=world.headers("sup1")),
                 403, "section")
+    # Resending what was stored before the move is answered as any resend: the entry first stored.
+    assert api.post(sent, who="sup1", status=200)["id"] == mine["id"]
     # What she posted on LJ-01 before the move stays hers, and she may still void it while the month is open.
     assert api.void(mine["id"], who="sup1")["status"] == "void"
 

@@ -46,7 +46,12 @@ def fuzzed(database_url):
     veto = api.veto("LJ-02", reason="r")
     photo = api.answer(api.client.post(world.url("/photos"), data=photo_support.photo(),
                                        headers={**world.headers("sup1"), "Content-Type": "image/jpeg"}), 201)
-    real = {"cid": world.cid, "entry_id": posted["id"], "veto_id": veto["id"], "user_id": 1, "key": months.last,
+    with app.app_context():  # the user the fuzzer changes, deactivates and sets passwords of: never its own admin
+        from scoring.auth.operations import create_user
+
+        spare = create_user("fuzzed", "supervisor", "password-fuzzed", world.cid, ["LJ-01"]).id
+        db.session.commit()
+    real = {"cid": world.cid, "entry_id": posted["id"], "veto_id": veto["id"], "user_id": spare, "key": months.last,
             "period": months.this, "rid": 1, "photo_id": photo["id"]}
     yield app, world, real
     with app.app_context():
@@ -89,10 +94,11 @@ def test_the_api_holds_its_schema_under_generated_requests(fuzzed, examples):
                       suppress_health_check=list(HealthCheck))
             @given(case=operation.as_strategy(generation_mode=mode), use_real_ids=st.booleans())
             def check(case, use_real_ids):
-                if use_real_ids:  # half the time the path names things that exist, so handlers run
-                    for name in case.path_parameters or {}:
-                        if name in real:
-                            case.path_parameters[name] = real[name]
+                for name in case.path_parameters or {}:
+                    # Half the time the path names things that exist, so handlers run; a user always the spare
+                    # one (deactivating the fuzzer's admin, or setting its password, would end the run).
+                    if name in real and (use_real_ids or name == "user_id"):
+                        case.path_parameters[name] = real[name]
                 response = case.call(headers=headers)
                 calls["requests"] += 1
                 case.validate_response(response, checks=checks, headers=headers)

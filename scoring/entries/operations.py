@@ -170,6 +170,7 @@ def post_entries(competition: Competition, user: User, payloads: list, load) -> 
     outcomes: list[Outcome | None] = [None] * len(payloads)
     rows: dict[str, dict] = {}  # client_id -> row, first occurrence in the batch
     waiting: list[tuple[int, dict]] = []
+    refused: list[tuple[int, dict]] = []
     for i, payload in enumerate(payloads):
         client_id = payload.get("client_id") if isinstance(payload, dict) else None
         client_id = client_id if isinstance(client_id, str) else None
@@ -182,10 +183,12 @@ def post_entries(competition: Competition, user: User, payloads: list, load) -> 
         errors, forbidden = book.check(data, user)
         if errors:
             outcomes[i] = Outcome(client_id, "forbidden" if forbidden else "invalid", errors=errors)
+            refused.append((i, data))
             continue
         row = book.row(data, user)
         rows.setdefault(row["client_id"], row)
         waiting.append((i, row))
+    _answer_stored_resends(book, user, refused, outcomes)
     if not waiting:
         return outcomes
 
@@ -223,6 +226,23 @@ def post_entries(competition: Competition, user: User, payloads: list, load) -> 
         bump_revision(competition.id)
         _audit_posted(competition.id, user, new_rows, created)
     return outcomes
+
+
+def _answer_stored_resends(book: _Rulebook, user: User, refused: list[tuple[int, dict]],
+                           outcomes: list[Outcome | None]) -> None:
+    """A posting refused now that is already stored with the same content is a resend from before the
+    place changed (its team disbanded, its section's range or its supervisor's sections changed since):
+    answered as every resend is, a duplicate with the entry first stored. Anything else stays refused."""
+    if not refused:
+        return
+    stored = {e.client_id: e for e in db.session.scalars(select(Entry).where(
+        Entry.competition_id == book.competition.id, Entry.client_id.in_({d["client_id"] for _, d in refused})))}
+    for i, data in refused:
+        entry = stored.get(data["client_id"])
+        if entry is None or data["section"] not in book.sections or (data["team"] and data["team"] not in book.teams):
+            continue
+        if _same_content(book.row(data, user), entry):
+            outcomes[i] = Outcome(data["client_id"], "duplicate", entry.id)
 
 
 def _insert_new(rows: list[dict]) -> dict[str, int]:
