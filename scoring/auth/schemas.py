@@ -45,12 +45,12 @@ class UserPatchIn(Strict):
     sections = ma.fields.List(ma.fields.String(validate=ma.validate.Length(min=1, max=40)),
                               validate=ma.validate.Length(max=500))
     display_name = Text(100, allow_none=True)
-    reason = Text(500, multiline=True)
+    reason = Text(2000, multiline=True)
 
 
 class PasswordSetIn(Strict):
     password = ma.fields.String(required=True, validate=PASSWORD)
-    reason = Text(500, multiline=True)
+    reason = Text(2000, multiline=True)
 
 
 class PasswordChangeIn(Strict):

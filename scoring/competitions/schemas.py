@@ -161,7 +161,7 @@ class Patch(Strict):
 
     FIXED: dict[str, str] = {}
 
-    reason = Text(500, multiline=True)
+    reason = Text(2000, multiline=True)
 
     @pre_load
     def refuse_fixed(self, data, **_):
