@@ -164,7 +164,7 @@ def load(env=None) -> dict:
         "MAIL_FROM": mail_from,
         "SCHEDULER_ENABLED": _bool(env, "SCHEDULER_ENABLED", True),
         "SCHEDULER_INTERVAL": _int(env, "SCHEDULER_INTERVAL", 30, 1, 3600),
-        "AUTO_CLOSE_DAY": _int(env, "AUTO_CLOSE_DAY", 3, 1, 28),
+        "AUTO_CLOSE_DAY": _int(env, "AUTO_CLOSE_DAY", 3, 0, 28),  # 0: new competitions close by hand
         "AUTO_CLOSE_TIME": _clock(env, "AUTO_CLOSE_TIME", "00:30"),
         "SNAPSHOT_TIME": _clock(env, "SNAPSHOT_TIME", "23:50"),
         "CHECK_TIME": _clock(env, "CHECK_TIME", "03:00"),

@@ -39,9 +39,41 @@ def create_user_command(name, role, password, sections, competition):
         user = create_user(name, role, password, competition, codes)
         token, row = issue_token(user)
     db.session.commit()
-    click.echo(f"user {user.username} ({user.role}) created; token (shown once, valid until "
-               f"{row.expires_at:%Y-%m-%d}):")
+    click.echo(f"user {user.username} ({user.role}) created; token (shown once, {_validity(row)}):")
+    _echo_token(user, token)
+
+
+@users.command("token")
+@click.argument("name")
+@click.option("--revoke-others", is_flag=True, help="Revoke the user's other tokens first (a lost wall URL).")
+def token_command(name, revoke_others):
+    """Mint a new bearer token for an existing user (e.g. a wall screen's display token) and print it."""
+    from sqlalchemy import select
+
+    from .auth.models import User
+    from .auth.operations import issue_token, revoke_tokens
+
+    user = db.session.scalar(select(User).where(User.username == name))
+    if user is None:
+        raise click.ClickException(f"No user named {name!r}; make one with `users create {name} --role …`.")
+    revoked = revoke_tokens(user, actor="cli") if revoke_others else 0
+    token, row = issue_token(user)
+    db.session.commit()
+    if revoked:
+        click.echo(f"{revoked} earlier token(s) of {name} revoked.")
+    click.echo(f"new token for {user.username} ({user.role}; shown once, {_validity(row)}):")
+    _echo_token(user, token)
+
+
+def _echo_token(user, token: str) -> None:
+    """The token on a line of its own (scripts take it from there); a display's wall path after it."""
     click.echo(token)
+    if user.role == "display" and user.competition_id is not None:
+        click.echo(f"wall display: http://HOST:PORT/wall/{user.competition_id}?token={token}")
+
+
+def _validity(row) -> str:
+    return f"valid until {row.expires_at:%Y-%m-%d}" if row.expires_at else "never expires; revoke it to stop it"
 
 
 @contextmanager

@@ -178,7 +178,7 @@ def _people(competition: Competition) -> dict:
         users[username] = create_user(username, role, password, competition.id if sections else None, sections)
         passwords[username] = password
     wall = create_user("wall", "display", None, competition.id)
-    wall_token, _ = issue_token(wall, ttl_hours=24 * 3650)  # the wall screen runs for years
+    wall_token, _ = issue_token(wall)  # a display token never expires: the wall screen runs for years
     return {"users": users, "passwords": passwords, "wall_token": wall_token}
 
 

@@ -87,11 +87,12 @@ def month_param_schema(_converter) -> dict:  # the URL parameter in the OpenAPI 
 
 
 class MonthField(ma.fields.String):
-    """A period in a query or body: YYYY-MM as a Month; "current" and YYYY too where the contract allows."""
+    """A period in a query or body: YYYY-MM as a Month; "current", YYYY and YYYY-Qn too where the contract allows."""
 
-    def __init__(self, *, current: bool = False, year: bool = False, **kwargs):
-        words = [w for w, ok in (("current", current), ("YYYY-MM", True), ("YYYY", year)) if ok]
-        choices = "|".join([r"current"] * current + [PATTERN] + [r"\d{4}"] * year)
+    def __init__(self, *, current: bool = False, year: bool = False, quarter: bool = False, **kwargs):
+        words = [w for w, ok in (("current", current), ("YYYY-MM", True), ("YYYY", year), ("YYYY-Qn", quarter))
+                 if ok]
+        choices = "|".join([r"current"] * current + [PATTERN] + [r"\d{4}"] * year + [r"\d{4}-Q[1-4]"] * quarter)
         kwargs.setdefault("load_default", "current" if current else ma.missing)
         error = "Use " + (", ".join(words[:-1]) + " or " + words[-1] if len(words) > 1 else words[0]) + "."
         super().__init__(validate=ma.validate.Regexp(rf"(?:{choices})\Z", error=error), **kwargs)
@@ -99,3 +100,22 @@ class MonthField(ma.fields.String):
     def _deserialize(self, value, attr, data, **kwargs):
         text = super()._deserialize(value, attr, data, **kwargs)
         return Month(text) if re.fullmatch(PATTERN, text) else text
+
+
+# -- quarters and years: the spans a year or quarter board (and report) is made of ------------------------
+
+SPAN_PATTERN = r"\d{4}(?:-Q[1-4])?"
+
+
+def span_months(key: str) -> list[Month]:
+    """The months of a year (`YYYY`) or a quarter (`YYYY-Qn`: Q1 January–March …), in order."""
+    year = int(key[:4])
+    if len(key) == 4:
+        return [Month.of(year, m) for m in range(1, 13)]
+    first = 3 * (int(key[6]) - 1) + 1
+    return [Month.of(year, m) for m in range(first, first + 3)]
+
+
+def is_span(key: str) -> bool:
+    """A year or a quarter (several months), as opposed to one month."""
+    return len(key) == 4 or key[5:6] == "Q"

@@ -40,8 +40,8 @@ from scoring.clock import utcnow
 from scoring.extensions import db
 
 ROOT = Path(__file__).resolve().parent.parent
-# Fails any test that commits a change to what a board shows without bumping its revision.
-pytest_plugins = ["revision_guard"]
+# Fails any test that commits a change to what a board shows without bumping its revision; the `smtp` sink.
+pytest_plugins = ["revision_guard", "reports_support"]
 
 CRITERIA = [
     ("quality", "比工艺工法、赛工程质量", "25", "3", [("Q1", "实体质量", "15"), ("Q2", "工艺工法", "10")]),

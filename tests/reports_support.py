@@ -3,16 +3,20 @@ from __future__ import annotations
 
 import email
 import io
+import threading
 from datetime import date
 from decimal import Decimal
 from email import policy
 
+import pytest
 from aiosmtpd.controller import Controller
 from conftest import free_port
 from openpyxl import load_workbook
 
 from scoring.competitions.models import Competition
 from scoring.extensions import db
+from scoring.reports import mail
+from scoring.scheduler.jobs import run_job
 from scoring.standings.operations import take_daily_snapshot
 
 # Notes that tell the sections' details apart in a report.
@@ -142,3 +146,49 @@ def board_matches(rows: list[tuple] | list[list], board: dict, criteria_codes: l
         assert (None if got[12] in (None, "") else int(got[12])) == want["flags"]
         assert got[13] == ("是" if want["vetoed"] else "否")
         assert (got[14] or None) == want["veto_reason"]
+
+
+@pytest.fixture
+def smtp():
+    """A real SMTP server (aiosmtpd) on a free 127.0.0.1 port, keeping what it receives."""
+    server = SmtpServer().start()
+    yield server
+    server.stop()
+
+
+def run_mail(app, now=None) -> int:
+    """One run of the scheduler's mail job (at `now`, to step past a backoff)."""
+    with app.app_context():
+        if now is None:
+            return run_job("mail")
+        try:
+            sent = mail.send_due(now)
+            db.session.commit()
+            return sent
+        finally:
+            db.session.remove()
+
+
+def run_mail_twice_at_once(app) -> list[int]:
+    """Two runs of the mail job started together (two scheduler threads racing); what each sent."""
+    barrier, results, errors = threading.Barrier(2), [], []
+
+    def run():
+        try:
+            barrier.wait(10)
+            results.append(run_mail(app))
+        except Exception as error:  # noqa: BLE001 - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert not errors, errors
+    return results
+
+
+def deliveries(api, period: str) -> dict[str, dict]:
+    """The month's deliveries by address (the newest edition's, when there are several)."""
+    return {d["email"]: d for d in api.get(f"/reports/{period}/deliveries").get_json()}

@@ -8,7 +8,8 @@ TABLET = {"User-Agent": "ScoreTablet/2.1 (Android 12)"}
 def test_every_change_is_recorded_oldest_first_with_who_what_why_and_from_where(client, world, api, months):
     h = {**world.headers("sup1"), **TABLET}
     posted = client.post(world.url("/entries"), json=api.entry(points=2), headers=h).get_json()
-    client.post(world.url("/entries"), json={"entries": [api.entry(), api.entry()]}, headers=h)
+    # One of them last month: a month without any entry cannot be closed.
+    client.post(world.url("/entries"), json={"entries": [api.entry(months.last), api.entry()]}, headers=h)
     client.post(f"/api/v1/entries/{posted['id']}/void", json={"reason": "重复录入"}, headers=h)
     veto = api.veto("LJ-02", reason="安全事故")
     client.post(world.url(f"/vetoes/{veto['id']}/revoke"), json={"reason": "复核撤销"}, headers=world.headers())
@@ -119,3 +120,29 @@ def test_rejected_requests_change_nothing_stored(client, world, api, months):
         r = getattr(client, method)(url, headers=headers, **kwargs)
         api.problem(r, status)
     assert api.stored() == before
+
+
+def test_who_changed_this_and_why(client, world, api, months, clock):
+    """Issue 13, point 8: filter by target, things named by their codes, times in the competition's zone too."""
+    mine = api.post(who="sup2", section="LJ-02", team="TJD-2", criterion="environment", item="E1", points=3)
+    other = api.post(who="sup1", points=1)
+    api.void(mine["id"], reason="照片与标段不符")
+    trail = api.audit(f"?target=entry:{mine['id']}")
+    assert [(e["action"], e["actor"], e["reason"]) for e in trail] == [
+        ("entry.posted", "sup2", None), ("entry.voided", "admin", "照片与标段不符")]
+    for event in trail:
+        assert {k: event["detail"][k] for k in ("section", "team", "criterion", "item", "kind")} == {
+            "section": "LJ-02", "team": "TJD-2", "criterion": "environment", "item": "E1", "kind": "deduction"}
+        assert "section_id" not in event["detail"]
+    assert [e["target"] for e in api.audit("?target=entry")] == [f"entry:{mine['id']}", f"entry:{other['id']}",
+                                                                  f"entry:{mine['id']}"]
+    assert api.audit("?target=entry:999999") == [] and api.audit("?target=entr") == []
+
+    # A close at 00:31 on the 3rd in Beijing is 16:31 UTC on the 2nd: both are given.
+    clock.move_to(f"{months.next}-03T00:31:00+08:00")
+    api.close(months.this)
+    (closed,) = api.audit(f"?target=period:{months.this}")
+    assert closed["at_local"].startswith(f"{months.next}-03T00:31") and closed["at_local"].endswith("+08:00")
+    assert closed["at"].startswith(f"{months.next}-02T16:31")
+    period = {p["key"]: p for p in api.get("/periods").get_json()}[months.this]
+    assert period["closed_at_local"].startswith(f"{months.next}-03T00:31")

@@ -26,12 +26,14 @@ def read_csv(data: bytes) -> list[list[str]]:
 def test_standings_exports_equal_the_leaderboard(app, api, months):
     month = seed_months(api, app)
     api.post(section="LJ-02", points=0.1, observed_at=months.at(month, 20, 9), who="sup2")  # decimals stay exact
-    for period in (months.ago(2), month, month[:4]):
+    api.close(month)
+    quarter = f"{month[:4]}-Q{(int(month[5:]) - 1) // 3 + 1}"
+    for period in (months.ago(2), month, month[:4], quarter, quarter + "&provisional=true"):
         for board in ("sections", "teams"):
             want = api.get(f"/leaderboard?board={board}&period={period}").get_json()
             r = api.get(f"/exports/standings.csv?board={board}&period={period}", "viewer")
             assert r.mimetype == "text/csv"
-            assert f"standings-{board}-{period}.csv" in r.headers["Content-Disposition"]
+            assert f"standings-{board}-{period.split('&')[0]}.csv" in r.headers["Content-Disposition"]
             board_matches([tuple(row) for row in read_csv(r.data)], want, CODES)
             r = api.get(f"/exports/standings.xlsx?board={board}&period={period}", "viewer")
             title = "标段排名" if board == "sections" else "突击队排名"

@@ -178,12 +178,19 @@ def test_year_board_means(client, world, api):
     api.veto("LJ-02", period="2026-10")
     api.post(section="LJ-02", criterion="quality", item="Q1", points=0.5)  # 99.5; LJ-01 skips November
     api.close("2026-09")
+    # The official year counts the closed months only: September.
     year = api.board(period="2026")
+    assert (year["provisional"], year["months"], year["status"]) == (False, ["2026-09"], "open")
+    r = {row["code"]: row for row in year["rows"]}
+    assert (r["LJ-02"]["total"], r["LJ-02"]["rank"], r["LJ-01"]["total"], r["LJ-01"]["rank"]) == (99, 1, 98, 2)
+    api.close("2026-10")
+    # provisional=true adds the months begun and still open: the running November.
+    year = api.get("/leaderboard?period=2026&provisional=true", "viewer").get_json()
+    assert (year["provisional"], year["months"]) == (True, ["2026-09", "2026-10", "2026-11"])
     r = {row["code"]: row for row in year["rows"]}
     assert r["LJ-01"]["total"] == 97 and r["LJ-01"]["rank"] == 1
     assert r["LJ-02"]["total"] == Decimal("66.17") and r["LJ-02"]["rank"] == 2  # (99 + 0 + 99.5) / 3
     assert r["LJ-03"]["assessed"] is False and r["LJ-03"]["rank"] is None
-    assert year["status"] == "open"
 
 
 @pytest.mark.tampers_with_board_tables
@@ -222,3 +229,37 @@ def test_history_after_daily_snapshots(client, world, app, api, months):
     assert {s["code"] for s in teams["subjects"]} == {"TJD-1", "TJD-2", "TJD-3"}
     bad = client.get(world.url(f"/leaderboard/history?from={last}-28&to={last}-01"), headers=world.headers())
     assert bad.status_code == 422
+
+
+@pytest.mark.time_machine("2025-12-01T08:05:00+08:00")  # the 1st of the quarter's last month
+def test_quarter_board_counts_its_closed_months_and_provisional_adds_the_running_one(client, world, api):
+    """月检查、季考核 (issue 13, points 5 and 12): a single 0-point inspection on the 1st cannot move the quarter."""
+    api.post(month="2025-10", section="LJ-01", points=1)  # 99
+    api.post(month="2025-10", section="LJ-02", points=3, who="sup2")  # 97
+    api.post(month="2025-11", section="LJ-01", points=1)  # 99
+    api.post(month="2025-11", section="LJ-02", points=1, who="sup2")  # 99
+    api.post(month="2025-11", section="LJ-03", points=2, who="sup2")  # 98
+    api.close("2025-10")
+    api.close("2025-11")
+    api.post(section="LJ-03", points=0, who="sup2")  # December: 100
+    api.post(section="LJ-02", points=10, who="sup2")  # December: 90
+
+    official = api.board(period="2025-Q4")
+    assert (official["period"], official["provisional"], official["months"], official["status"]) == (
+        "2025-Q4", False, ["2025-10", "2025-11"], "open")
+    assert [(r["code"], r["rank"], r["total"]) for r in official["rows"]] == [
+        ("LJ-01", 1, 99), ("LJ-02", 2, 98), ("LJ-03", 2, 98)]
+    assert official["rows"] == api.board(period="2025")["rows"]  # the year has no other month yet
+
+    response = client.get(world.url("/leaderboard?period=2025-Q4&provisional=true"), headers=world.headers("wall"))
+    provisional = response.get_json()
+    assert (provisional["provisional"], provisional["months"]) == (True, ["2025-10", "2025-11", "2025-12"])
+    assert [(r["code"], r["rank"], r["total"]) for r in provisional["rows"]] == [
+        ("LJ-01", 1, 99), ("LJ-03", 1, 99), ("LJ-02", 3, Decimal("95.33"))]  # (97 + 99 + 90) / 3
+    official_tag = client.get(world.url("/leaderboard?period=2025-Q4"), headers=world.headers("wall")).headers["ETag"]
+    assert response.headers["ETag"] != official_tag
+
+    empty = api.board(period="2025-Q3")
+    assert empty["months"] == [] and all(r["assessed"] is False for r in empty["rows"])
+    for bad in ("2025-Q0", "2025-Q5", "2025Q4", "2025-q4"):
+        api.problem(client.get(world.url(f"/leaderboard?period={bad}"), headers=world.headers()), 422, "period")

@@ -101,7 +101,9 @@ def test_periods_list_status_closed_at_and_flag(client, world, api, months):
     assert listed[months.ago(2)]["status"] == "closed"
     assert abs(datetime.fromisoformat(listed[months.ago(2)]["closed_at"]) - utcnow()) < timedelta(minutes=5)
     assert listed[months.ago(2)]["flag"] == {"section": "LJ-03", "name": "三标段"}
-    assert listed[months.last] == {"key": months.last, "status": "open", "closed_at": None, "flag": None}
+    assert listed[months.last] == {"key": months.last, "status": "open", "closed_at": None, "closed_at_local": None,
+                                   "flag": None, "edition": 0, "late_entries": 0}
+    assert listed[months.ago(2)]["edition"] == 1
 
 
 def test_periods_list_is_paginated_like_every_list(client, world, api, months):

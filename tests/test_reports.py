@@ -4,6 +4,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal
 
+import pytest
 from reports_support import (
     NOTE_LJ01,
     NOTE_LJ02,
@@ -127,3 +128,23 @@ def test_preview_command_writes_the_report(app, runner, api, tmp_path):
     assert result.exit_code == 0, result.output
     assert NOTE_LJ02_BONUS in out.read_text(encoding="utf-8")
     assert runner.invoke(args=["reports", "preview", "11-2026", "--out", str(out)]).exit_code != 0
+
+
+@pytest.mark.time_machine("2025-12-01T08:05:00+08:00")
+def test_a_quarters_report_on_demand_counts_its_closed_months(client, world, api):
+    api.post(month="2025-10", section="LJ-01", points=1, note="十月临边防护缺失")
+    api.post(month="2025-11", section="LJ-02", points=4, who="sup2", note="十一月扬尘")
+    api.close("2025-10")
+    api.close("2025-11")
+    api.post(section="LJ-03", points=7, who="sup2", note="十二月尚未结账")
+    text = api.get("/reports/2025-Q4?format=text", "viewer").get_data(as_text=True)
+    assert text.startswith("市大外环五比五赛 2025年第4季度 季度考核通报")
+    assert "考核季度：2025-Q4（计入已结账的 2 个月：2025-10、2025-11）" in text
+    assert "十一月扬尘" in text and "十二月尚未结账" not in text  # the running month is not official yet
+    assert "LJ-01 一标段  总分 99" in text and "LJ-02 二标段  总分 96" in text
+    html = api.get("/reports/2025-Q4", "viewer").get_data(as_text=True)
+    assert "季度考核通报" in html and "本季度扣分最多" in html
+    xlsx = api.get("/reports/2025-Q4?format=xlsx", "viewer")
+    assert xlsx.mimetype.endswith("spreadsheetml.sheet")
+    for bad, status in (("2026-Q1", 404), ("2025-Q5", 404)):
+        api.problem(client.get(world.url(f"/reports/{bad}"), headers=world.headers()), status)

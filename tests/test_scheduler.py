@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -81,8 +81,8 @@ def test_the_jobs_read_the_services_clock(client, world, app, api, clock):
 
 @NOVEMBER
 @pytest.mark.tampers_with_board_tables
-def test_auto_close_follows_the_configured_day_and_time_and_the_competitions_zone(client, world, app, api):
-    app.config.update(AUTO_CLOSE_DAY=5, AUTO_CLOSE_TIME="18:00")
+def test_auto_close_follows_the_competitions_day_and_time_and_zone(client, world, app, api):
+    api.answer(client.patch(world.url(), json={"auto_close": {"day": 5, "time": "18:00"}}, headers=world.headers()))
     api.post(month="2026-10", points=1)
     with app.app_context():
         db.session.execute(Competition.__table__.update().values(timezone="Europe/Berlin"))
@@ -95,16 +95,33 @@ def test_auto_close_follows_the_configured_day_and_time_and_the_competitions_zon
 
 @NOVEMBER
 @pytest.mark.tampers_with_board_tables
-def test_last_month_closes_even_without_entries(client, world, app, api):
+def test_a_month_without_entries_is_not_closed(client, world, app, api):
+    """Nothing to freeze, nothing to mail (CONTRACT.md §3: such a close is refused); an entry arriving later
+    is counted, and the month then closes at the next round."""
     with app.app_context():
         db.session.execute(Competition.__table__.update().values(created_at=at(2026, 9, 20, 8, 0)))
         db.session.commit()
-        assert close_due_periods(at(2026, 11, 3, 1, 0)) == [f"{world.cid}:2026-10"]
+        assert close_due_periods(at(2026, 11, 3, 1, 0)) == []
         db.session.commit()
-    periods = client.get(world.url("/periods"), headers=world.headers()).get_json()
-    assert [(p["key"], p["status"], p["flag"]) for p in periods] == [("2026-10", "closed", None)]
-    late = api.post(month="2026-10", points=1)
-    assert late["status"] == "late"
+    assert all(p["status"] == "open" for p in client.get(world.url("/periods"), headers=world.headers()).get_json())
+    assert api.post(month="2026-10", points=1)["status"] == "counted"
+    with app.app_context():
+        assert close_due_periods(at(2026, 11, 3, 1, 1)) == [f"{world.cid}:2026-10"]
+        db.session.commit()
+
+
+@NOVEMBER
+def test_a_competition_closed_by_hand_is_never_auto_closed(client, world, app, api):
+    api.post(month="2026-10", points=1)
+    body = api.answer(client.patch(world.url(), json={"auto_close": None}, headers=world.headers()))
+    assert body["auto_close"] is None
+    with app.app_context():
+        assert close_due_periods(at(2026, 11, 28, 12, 0)) == []
+        db.session.commit()
+    assert api.board("2026-10")["status"] == "open"
+    (change,) = api.audit("?action=competition.updated")
+    assert change["detail"] == {"before": {"auto_close": {"day": 3, "time": "00:30"}, "report_approval": False},
+                                "after": {"auto_close": None, "report_approval": False}}
 
 
 @NOVEMBER
@@ -158,12 +175,29 @@ def test_consistency_check_without_drift(client, world, app, api):
         assert db.session.scalar(select(JobClaim.result).where(JobClaim.job == "check")) == "no drift"
 
 
-def test_heartbeat_shows_in_healthz(client, app):
-    assert client.get("/healthz").get_json()["scheduler"]["last_heartbeat"] is None
+def test_heartbeat_shows_in_healthz(client, app, clock):
+    health = client.get("/healthz")
+    assert health.status_code == 200  # the API itself is fine: still 200
+    assert health.get_json() == {"status": "degraded", "database": "ok",
+                                 "scheduler": {"last_heartbeat": None, "status": "never"}}
     with app.app_context():
         run_job("heartbeat")
-    beat = client.get("/healthz").get_json()["scheduler"]["last_heartbeat"]
+    health = client.get("/healthz").get_json()
+    beat = health["scheduler"]["last_heartbeat"]
     assert beat is not None and datetime.fromisoformat(beat).tzinfo is not None
+    assert health["status"] == "ok" and health["scheduler"]["status"] == "ok"
+
+    interval = app.config["SCHEDULER_INTERVAL"]
+    clock.move_to(datetime.fromisoformat(beat) + timedelta(seconds=3 * interval - 1))
+    assert client.get("/healthz").get_json()["status"] == "ok"  # late, but within three intervals
+    clock.move_to(datetime.fromisoformat(beat) + timedelta(seconds=3 * interval + 5))
+    health = client.get("/healthz")
+    assert health.status_code == 200
+    assert health.get_json()["status"] == "degraded" and health.get_json()["scheduler"]["status"] == "stale"
+    assert health.get_json()["scheduler"]["last_heartbeat"] == beat
+    with app.app_context():
+        run_job("heartbeat")  # the scheduler is back
+    assert client.get("/healthz").get_json()["status"] == "ok"
 
 
 def start_scheduler(database_url: str, log: Path) -> subprocess.Popen:

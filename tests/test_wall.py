@@ -121,3 +121,69 @@ def test_competition_name_is_escaped(client, world):
     assert hostile not in html and "<b>办</b>" not in html
     assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt;&amp;" in html
     assert "&lt;b&gt;办&lt;/b&gt;" in html
+
+
+# -- a wall that stays on (issue 13, point 2) --------------------------------------------------------------
+
+def printed_command(html: str) -> list[str]:
+    """The command the error page tells the office to run, as `flask --app wsgi` arguments."""
+    import html as entities
+    import re
+
+    command = entities.unescape(re.search(r'<code data-test="command">([^<]+)</code>', html).group(1)).split()
+    assert command[:3] == ["flask", "--app", "wsgi"], command
+    return command[3:]
+
+
+def run_printed(runner, args: list[str]) -> str:
+    """Run the printed command; the wall path it prints."""
+    result = runner.invoke(args=args)
+    assert result.exit_code == 0, result.output
+    path = result.output.strip().splitlines()[-1].split("http://HOST:PORT", 1)[1]
+    assert path.startswith("/wall/")
+    return path
+
+
+def test_a_display_token_outlives_every_other_token(client, world, clock):
+    from datetime import timedelta
+
+    from scoring.clock import utcnow
+
+    clock.move_to(utcnow() + timedelta(days=400))
+    assert client.get(wall_url(world)).status_code == 200
+    assert client.get("/api/v1/competitions", headers=world.headers("viewer")).status_code == 401
+
+
+def test_the_error_pages_advice_works_as_printed(client, world, runner):
+    assert client.post(f"/api/v1/users/{_user_id(client, world, 'wall')}/tokens/revoke",
+                       headers=world.headers()).status_code == 200
+    response = client.get(wall_url(world))
+    assert response.status_code == 401
+    args = printed_command(response.get_data(as_text=True))
+    assert args == ["users", "token", "wall"]
+    path = run_printed(runner, args)
+    assert client.get(path).status_code == 200
+    assert client.get(wall_url(world)).status_code == 401  # the revoked one stays revoked
+
+    # A competition without a display user: the page says how to make one, and that works too.
+    other = client.post("/api/v1/competitions", json=competition_body(name="另一个竞赛"), headers=world.headers())
+    cid = other.get_json()["id"]
+    args = printed_command(client.get(f"/wall/{cid}").get_data(as_text=True))
+    assert args[:2] == ["users", "create"]
+    path = run_printed(runner, args)
+    assert path.startswith(f"/wall/{cid}?token=") and client.get(path).status_code == 200
+    assert printed_command(client.get(f"/wall/{cid}").get_data(as_text=True))[:2] == ["users", "token"]
+
+
+def test_users_token_refuses_an_unknown_name_and_can_revoke_the_lost_ones(client, world, runner, api):
+    before = api.stored()
+    result = runner.invoke(args=["users", "token", "nobody"])
+    assert result.exit_code != 0 and "nobody" in result.output and "Traceback" not in result.output
+    assert api.stored() == before
+    path = run_printed(runner, ["users", "token", "wall", "--revoke-others"])
+    assert client.get(path).status_code == 200 and client.get(wall_url(world)).status_code == 401
+
+
+def _user_id(client, world, name: str) -> int:
+    users = client.get("/api/v1/users", headers=world.headers()).get_json()
+    return next(u["id"] for u in users if u["username"] == name)

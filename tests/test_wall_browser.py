@@ -208,3 +208,30 @@ def test_the_demos_wall_shows_what_the_api_says(page, app, client, database_url)
         assert page.console_errors == []
     finally:
         server.stop()
+
+
+def test_on_the_first_the_wall_shows_last_months_result_until_this_month_has_one(page, live_server, world, api,
+                                                                                  months):
+    """Issue 13, point 9: not a wall of grey 未考核 rows on the 1st; movement hidden while it would mislead."""
+    api.post(month=months.last, points=1, who="sup1")  # LJ-01 99
+    api.post(month=months.last, section="LJ-02", points=3, who="sup2")  # LJ-02 97
+    api.post(month=months.last, section="LJ-03", points=2, who="sup2")  # LJ-03 98
+    open_wall(page, live_server, world)
+    year, month = months.last.split("-")
+    expect(page.locator("#period")).to_have_text(f"{year}年{int(month)}月", timeout=REFRESH_MS)
+    expect(page.locator("#period-status")).to_have_text("上月结果 · 待结账", timeout=REFRESH_MS)
+    assert (cell(page, "sections", "LJ-01", "rank"), cell(page, "sections", "LJ-01", "total")) == ("1", "99.00")
+
+    api.close(months.last)
+    expect(page.locator("#period-status")).to_have_text("上月结果 · 已结账", timeout=REFRESH_MS)
+
+    # The month's first inspection: its own board again, movement hidden while one section of three has a result.
+    api.post(section="LJ-02", points=0, who="sup2")
+    year, month = months.this.split("-")
+    expect(page.locator("#period")).to_have_text(f"{year}年{int(month)}月", timeout=REFRESH_MS)
+    expect(page.locator("#period-status")).to_contain_text("实时", timeout=REFRESH_MS)
+    assert api.rows()["LJ-02"]["movement"] == 2  # the API still says it (3rd → 1st) …
+    assert cell(page, "sections", "LJ-02", "move") == "—"  # … the wall does not, yet
+    api.post(section="LJ-03", points=1, who="sup2")
+    expect(row(page, "sections", "LJ-02").locator(".move")).to_have_text("↑2", timeout=REFRESH_MS)
+    assert not page.console_errors

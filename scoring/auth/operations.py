@@ -170,14 +170,20 @@ def change_own_password(user_id: int, token_id: int, current: str, new: str, add
 
 def issue_token(user: User, ttl_hours: int | None = None, *, actor=None) -> tuple[str, ApiToken]:
     """A new bearer token; the plain value is returned once and never stored. The audit names who
-    made it (the request's user, e.g. the admin; `actor` when given) and, in detail, whom it is for."""
+    made it (the request's user, e.g. the admin; `actor` when given) and, in detail, whom it is for.
+    A display token does not expire (a wall screen runs for years): it is revoked by hand, or with
+    its user; every other token lasts `ttl_hours` (TOKEN_TTL_HOURS by default)."""
     token = secrets.token_urlsafe(32)
-    ttl = ttl_hours or current_app.config["TOKEN_TTL_HOURS"]
-    row = ApiToken(user_id=user.id, token_hash=hash_token(token), expires_at=utcnow() + timedelta(hours=ttl))
+    if user.role == "display" and ttl_hours is None:
+        expires_at = None
+    else:
+        expires_at = utcnow() + timedelta(hours=ttl_hours or current_app.config["TOKEN_TTL_HOURS"])
+    row = ApiToken(user_id=user.id, token_hash=hash_token(token), expires_at=expires_at)
     db.session.add(row)
     db.session.flush()
     record("token.created", competition_id=user.competition_id, target=f"token:{row.id}",
-           detail={"username": user.username}, actor=actor)
+           detail={"username": user.username, "expires_at": expires_at.isoformat() if expires_at else None},
+           actor=actor)
     return token, row
 
 
@@ -232,7 +238,7 @@ def release_login_attempt(username: str, address: str) -> None:
 
 
 def revoke_tokens(user: User, token_id: int | None = None, *, keep: int | None = None,
-                  reason: str | None = None) -> int:
+                  reason: str | None = None, actor=None) -> int:
     """Revoke one of a user's tokens, or all of them (but `keep`); effective for the very next request."""
     stmt = select(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
     if token_id is not None:
@@ -244,5 +250,5 @@ def revoke_tokens(user: User, token_id: int | None = None, *, keep: int | None =
     for token in tokens:
         token.revoked_at = now
         record("token.revoked", competition_id=user.competition_id, target=f"token:{token.id}",
-               detail={"username": user.username}, reason=reason)
+               detail={"username": user.username}, reason=reason, actor=actor)
     return len(tokens)

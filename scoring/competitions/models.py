@@ -24,6 +24,12 @@ class Competition(db.Model):
     # Bumped in the same transaction as every change that can move a board: the leaderboard's
     # ETag and response cache are keyed by it, so no worker or host ever serves a stale board.
     revision: Mapped[int] = mapped_column(default=0)
+    # Close policy (CONTRACT.md §3 Periods): the day of the next month and the local time at which the
+    # scheduler closes a month by itself; no day: the office closes by hand.
+    auto_close_day: Mapped[int | None] = mapped_column()
+    auto_close_time: Mapped[str | None] = mapped_column(String(5))
+    # True: a closed month's report is a draft until an admin approves it; only then is it mailed.
+    report_approval: Mapped[bool] = mapped_column(default=False)
 
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="competition", order_by="Criterion.position"
@@ -32,6 +38,12 @@ class Competition(db.Model):
     @property
     def tie_break(self) -> list[str]:
         return self.tie_break_codes.split(",")
+
+    @property
+    def auto_close(self) -> dict | None:
+        if self.auto_close_day is None:
+            return None
+        return {"day": self.auto_close_day, "time": self.auto_close_time}
 
 
 class Criterion(db.Model):

@@ -1,6 +1,7 @@
 """Setting up a competition. These change data; the caller commits."""
 from __future__ import annotations
 
+from flask import current_app
 from sqlalchemy import select
 
 from ..audit.operations import record
@@ -23,11 +24,17 @@ def bump_revision(competition_id: int) -> None:
 
 
 def create_competition(data: dict) -> Competition:
+    config = current_app.config
+    default = {"day": config["AUTO_CLOSE_DAY"], "time": config["AUTO_CLOSE_TIME"]} if config["AUTO_CLOSE_DAY"] else None
+    auto_close = data.get("auto_close", default)
     competition = Competition(
         name=data["name"],
         organizer=data["organizer"],
         timezone=data["timezone"],
         tie_break_codes=",".join(data["tie_break"]),
+        auto_close_day=auto_close["day"] if auto_close else None,
+        auto_close_time=auto_close["time"] if auto_close else None,
+        report_approval=data.get("report_approval", False),
     )
     db.session.add(competition)
     db.session.flush()
@@ -44,6 +51,26 @@ def create_competition(data: dict) -> Competition:
     db.session.refresh(competition)
     record("competition.created", competition_id=competition.id, target=f"competition:{competition.id}",
            detail=_jsonable(data))
+    return competition
+
+
+def set_close_policy(competition: Competition, data: dict, reason: str | None = None) -> Competition:
+    """PATCH the close policy: `auto_close` ({day, time} or None: by hand) and `report_approval`.
+    Audited with the values before and after; takes effect at the scheduler's next round."""
+    before = {"auto_close": competition.auto_close, "report_approval": competition.report_approval}
+    if "auto_close" in data:
+        auto_close = data["auto_close"]
+        competition.auto_close_day = auto_close["day"] if auto_close else None
+        competition.auto_close_time = auto_close["time"] if auto_close else None
+    if "report_approval" in data:
+        competition.report_approval = data["report_approval"]
+    after = {"auto_close": competition.auto_close, "report_approval": competition.report_approval}
+    if after != before:
+        db.session.flush()
+        bump_revision(competition.id)  # the guard treats every change of the competition's row as a board change
+        record("competition.updated", competition_id=competition.id, target=f"competition:{competition.id}",
+               detail={"before": before, "after": after}, reason=reason)
+    db.session.flush()
     return competition
 
 

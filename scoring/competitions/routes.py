@@ -11,6 +11,7 @@ from .operations import (
     create_section,
     create_team,
     get_competition,
+    set_close_policy,
     update_competition,
     update_criterion,
     update_item,
@@ -105,9 +106,12 @@ def list_teams(args, cid):
 @blp.arguments(CompetitionPatch)
 @blp.response(200, CompetitionDetail)
 def patch_competition(data, cid):
-    """Correct the competition's `name` or `organizer`. Its scoring rules never change (422)."""
+    """Correct the competition's `name` or `organizer`; change its close policy (`auto_close`: `{"day",
+    "time"}`, or null: closed by hand; `report_approval`). Its scoring rules never change (422)."""
     reason = data.pop("reason", None)
-    return update_competition(get_competition(cid), data, reason)
+    policy = {k: data.pop(k) for k in ("auto_close", "report_approval", "archived") if k in data}
+    competition = update_competition(get_competition(cid), data, reason)
+    return set_close_policy(competition, policy, reason) if policy else competition
 
 
 @blp.patch("/<int:cid>/criteria/<code>")

@@ -39,7 +39,34 @@ def _timezone(value: str) -> None:
         raise ma.ValidationError("Not a known time zone (e.g. Asia/Shanghai).") from None
 
 
-class CompetitionIn(Strict):
+class AutoCloseIn(Strict):
+    """When the scheduler closes a month by itself: this day of the next month, at this local time."""
+
+    day = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 28, error="Must be 1 to 28 "
+                            "(every month has that day)."))
+    time = ma.fields.String(load_default="00:30", validate=ma.validate.Regexp(
+        r"^([01]\d|2[0-3]):[0-5]\d$", error="A time of day, HH:MM (e.g. 00:30)."))
+
+
+def _auto_close():
+    return ma.fields.Nested(AutoCloseIn, allow_none=True, metadata={
+        "description": "`{\"day\": 3, \"time\": \"00:30\"}`: closed by itself on the 3rd of the next month at "
+                       "00:30 in the competition's zone; null: the office closes each month by hand."})
+
+
+def _report_approval():
+    return ma.fields.Boolean(metadata={
+        "description": "true: a closed month's report is a draft until an admin approves it; only then mailed."})
+
+
+class ClosePolicyIn(Strict):
+    """The close policy (CONTRACT.md §3 Periods); on creation, left out: the service's default."""
+
+    auto_close = _auto_close()
+    report_approval = _report_approval()
+
+
+class CompetitionIn(ClosePolicyIn):
     name = Text(200, required=True)
     organizer = Text(200, required=True)
     timezone = ma.fields.String(load_default="Asia/Shanghai", validate=_timezone)
@@ -87,6 +114,8 @@ class CompetitionOut(ma.Schema):
     timezone = ma.fields.String()
     tie_break = ma.fields.List(ma.fields.String())
     created_at = ma.fields.DateTime()
+    auto_close = ma.fields.Dict(allow_none=True)
+    report_approval = ma.fields.Boolean()
 
 
 class CompetitionDetail(CompetitionOut):
@@ -178,6 +207,8 @@ class CompetitionPatch(Patch):
 
     name = Name(200)
     organizer = Name(200)
+    auto_close = _auto_close()
+    report_approval = _report_approval()
 
 
 class CriterionPatch(Patch):

@@ -48,11 +48,16 @@ class Entry(db.Model):
     status: Mapped[str] = mapped_column(String(10))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    # A replacement (POST /entries/{id}/correct): the entry it corrects (unique: one replacement each) and
+    # who corrected it; `supervisor` stays the one who posted the original.
+    corrects_id: Mapped[int | None] = mapped_column(ForeignKey("entries.id"), unique=True)
+    corrector_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
     competition: Mapped[Competition] = relationship(lazy="joined", viewonly=True)
     section: Mapped[Section] = relationship(lazy="joined")
     team: Mapped[Team | None] = relationship(lazy="joined")
-    supervisor: Mapped[User] = relationship(lazy="joined")
+    supervisor: Mapped[User] = relationship(lazy="joined", foreign_keys=[supervisor_id])
+    corrector: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[corrector_id])
     void: Mapped[EntryVoid | None] = relationship(lazy="joined")
     photo_links: Mapped[list[EntryPhoto]] = relationship(order_by="EntryPhoto.position", lazy="selectin")
 

@@ -38,6 +38,7 @@ class Outcome:
     status: str  # created | duplicate | conflict | invalid | forbidden
     entry_id: int | None = None
     errors: dict | None = None
+    entry_status: str | None = None  # the stored entry's: counted | late | void
 
 
 def period_of(observed_at, timezone: str) -> str:
@@ -209,22 +210,24 @@ def post_entries(competition: Competition, user: User, payloads: list, load) -> 
         cid = row["client_id"]
         if cid in created and cid not in first_seen:
             first_seen.add(cid)
-            outcomes[i] = Outcome(cid, "created", created[cid])
+            outcomes[i] = Outcome(cid, "created", created[cid], entry_status=row["status"])
             continue
         stored_row = rows[cid]
         if cid in created:  # the same id twice in one batch: compare with the one stored
             same = all(row[f] == stored_row[f] for f in (*_CONTENT, "observed_at", "photos"))
-            outcomes[i] = Outcome(cid, "duplicate" if same else "conflict", created[cid])
+            outcomes[i] = Outcome(cid, "duplicate" if same else "conflict", created[cid],
+                                  entry_status=stored_row["status"])
         else:
             entry = existing[cid]
-            outcomes[i] = Outcome(cid, "duplicate" if _same_content(row, entry) else "conflict", entry.id)
+            outcomes[i] = Outcome(cid, "duplicate" if _same_content(row, entry) else "conflict", entry.id,
+                                  entry_status=entry.status)
 
     new_rows = [rows[c] for c in created]
     _link_photos(new_rows, created)
     if new_rows:
         tallies.apply_deltas(competition.id, tallies.deltas_for(r for r in new_rows if r["status"] == "counted"))
         bump_revision(competition.id)
-        _audit_posted(competition.id, user, new_rows, created)
+        _audit_posted(competition.id, user, new_rows, created, book)
     return outcomes
 
 
@@ -267,10 +270,14 @@ def _link_photos(rows: list[dict], ids: dict[str, int]) -> None:
         db.session.execute(EntryPhoto.__table__.insert(), links)
 
 
-def _audit_posted(competition_id: int, user: User, rows: list[dict], ids: dict[str, int]) -> None:
+def _audit_posted(competition_id: int, user: User, rows: list[dict], ids: dict[str, int], book: _Rulebook) -> None:
+    """One event per new entry, naming things as people do: LJ-09, not section_id 9."""
+    sections = {s.id: s.code for s in book.sections.values()}
+    teams = {t.id: t.code for t in book.teams.values()}
     record_many("entry.posted", [
-        (f"entry:{ids[r['client_id']]}", {"client_id": r["client_id"], "section_id": r["section_id"],
-                                          "kind": r["kind"], "points": str(r["points"]),
+        (f"entry:{ids[r['client_id']]}", {"client_id": r["client_id"], "section": sections[r["section_id"]],
+                                          "team": teams.get(r["team_id"]), "criterion": r["criterion"],
+                                          "item": r["item"], "kind": r["kind"], "points": str(r["points"]),
                                           "period": r["period"], "status": r["status"]})
         for r in rows
     ], competition_id=competition_id, actor=user)
@@ -307,7 +314,48 @@ def void_entry(entry_id: int, user: User, reason: str) -> Entry:
     db.session.add(EntryVoid(entry_id=entry.id, reason=reason, voided_by_id=user.id))
     bump_revision(entry.competition_id)
     record("entry.voided", competition_id=entry.competition_id, target=f"entry:{entry.id}", reason=reason,
-           detail={"client_id": entry.client_id, "period": entry.period})
+           detail={"client_id": entry.client_id, "period": entry.period, "section": entry.section.code,
+                   "team": entry.team.code if entry.team else None, "criterion": entry.criterion,
+                   "item": entry.item, "kind": entry.kind, "points": str(entry.points)})
     db.session.flush()
     db.session.refresh(entry)
     return entry
+
+
+def correct_entry(entry_id: int, user: User, reason: str, payload, load) -> tuple[Entry, bool]:
+    """Void an entry and store its replacement in one transaction (CONTRACT.md §3 Entries): each names the
+    other, the replacement keeps the original's supervisor and records who corrected it. An entry already
+    void (a mistaken void) is corrected the same way — its replacement carries its content back. A resend of
+    the same correction answers the replacement already stored (False: nothing new). `load` checks the
+    replacement as a posting (the route's EntryIn)."""
+    found = get_entry(entry_id)
+    competition = db.session.get(Competition, found.competition_id)
+    period = lock_month(found.competition_id, found.period)
+    db.session.execute(select(Entry.id).where(Entry.id == entry_id).with_for_update())
+    entry = db.session.get(Entry, entry_id, populate_existing=True)
+    if user.role == "supervisor":
+        if entry.supervisor_id != user.id:
+            raise Problem(403, "A supervisor may correct only their own entries.")
+        if period.status != "open":
+            raise Problem(403, f"The month {entry.period} is closed; ask the competition office.")
+    replacement = db.session.scalar(select(Entry).where(Entry.corrects_id == entry.id))
+    if replacement is not None:
+        if isinstance(payload, dict) and payload.get("client_id") == replacement.client_id:
+            return replacement, False
+        raise Problem(409, f"Entry {entry.id} is already corrected by entry {replacement.id}.")
+    if entry.status != "void":
+        void_entry(entry.id, user, reason)
+    (outcome,) = post_entries(competition, user, [payload], load)
+    if outcome.status != "created":
+        status = {"forbidden": 403, "invalid": 422}.get(outcome.status, 409)
+        detail = {"duplicate": f"An entry {outcome.client_id} is already stored; a replacement needs a new client_id.",
+                  "conflict": f"An entry {outcome.client_id} is already stored; a replacement needs a new client_id.",
+                  "forbidden": "You may not post for this section.", "invalid": "The replacement is invalid."}
+        raise Problem(status, detail[outcome.status], {f"entry.{k}": v for k, v in (outcome.errors or {}).items()}
+                      or None)
+    db.session.execute(Entry.__table__.update().where(Entry.id == outcome.entry_id)
+                       .values(corrects_id=entry.id, supervisor_id=entry.supervisor_id, corrector_id=user.id))
+    record("entry.corrected", competition_id=entry.competition_id, target=f"entry:{entry.id}", reason=reason,
+           detail={"corrected_by": outcome.entry_id, "section": entry.section.code, "period": entry.period,
+                   "supervisor": entry.supervisor.username})
+    return db.session.get(Entry, outcome.entry_id, populate_existing=True), True

@@ -10,8 +10,8 @@ from ..competitions.operations import get_competition
 from ..errors import Problem
 from ..fields import ReasonIn
 from .models import Entry
-from .operations import get_entry, post_entries, void_entry
-from .schemas import BatchOut, EntryBatchIn, EntryFilter, EntryIn, EntryOut
+from .operations import correct_entry, get_entry, post_entries, void_entry
+from .schemas import BatchOut, CorrectIn, EntryBatchIn, EntryFilter, EntryIn, EntryOut
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1", description="Score postings from the tablets.")
 
@@ -38,7 +38,8 @@ def post_entry(cid):
         # A Response passes through the 201 schema above untouched.
         return jsonify(BatchOut().dump({"results": [
             {"client_id": o.client_id, "status": "invalid" if o.status == "forbidden" else o.status,
-             **({"id": o.entry_id} if o.entry_id else {}), **({"errors": o.errors} if o.errors else {})}
+             **({"id": o.entry_id, "entry_status": o.entry_status} if o.entry_id else {}),
+             **({"errors": o.errors} if o.errors else {})}
             for o in outcomes
         ]}))
     (outcome,) = post_entries(competition, g.user, [body], _entry.load)
@@ -69,6 +70,17 @@ def list_entries(args, cid):
     if "supervisor" in args:
         stmt = stmt.where(Entry.supervisor_id.in_(select(User.id).where(User.username == args["supervisor"])))
     return paginate(stmt, args)
+
+
+@blp.post("/entries/<int:entry_id>/correct")
+@roles("admin", "supervisor")
+@blp.arguments(CorrectIn)
+@blp.response(201, EntryOut, description="The replacement, stored now (200: this correction was already stored).")
+def post_correct(data, entry_id):
+    """Void an entry and store its replacement in one transaction; each names the other. Also undoes a
+    mistaken void (a replacement with the voided entry's content)."""
+    replacement, created = correct_entry(entry_id, g.user, data["reason"], data["entry"], _entry.load)
+    return replacement, 201 if created else 200
 
 
 @blp.post("/entries/<int:entry_id>/void")

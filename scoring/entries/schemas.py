@@ -90,12 +90,28 @@ class EntryOut(ma.Schema):
     void_reason = ma.fields.Function(lambda e: e.void.reason if e.void else None)
     voided_by = ma.fields.Function(lambda e: e.void.voided_by.username if e.void else None)
     voided_at = ma.fields.Function(lambda e: e.void.voided_at.isoformat() if e.void else None)
+    corrects = ma.fields.Integer(attribute="corrects_id", allow_none=True, metadata={
+        "description": "The entry this one replaces (POST /entries/{id}/correct)."})
+    corrected_by = ma.fields.Method("_corrected_by", allow_none=True, metadata={
+        "description": "The entry that replaces this one."})
+    corrector = ma.fields.Function(lambda e: e.corrector.username if e.corrector else None, metadata={
+        "description": "Who stored this replacement (`supervisor` stays the one who posted the original)."})
+
+    def _corrected_by(self, entry) -> int | None:
+        from sqlalchemy import select
+
+        from ..extensions import db
+        from .models import Entry
+
+        return db.session.scalar(select(Entry.id).where(Entry.corrects_id == entry.id))
 
 
 class BatchResultOut(ma.Schema):
     client_id = ma.fields.String(allow_none=True)
     status = ma.fields.String()
     id = ma.fields.Integer()
+    entry_status = ma.fields.String(metadata={"description": "The stored entry's status: counted, late (its month "
+                                              "was already closed) or void."})
     errors = ma.fields.Dict()
 
 
@@ -110,3 +126,9 @@ class EntryFilter(PageArgs):
     criterion = ma.fields.String(validate=ma.validate.OneOf(CRITERIA))
     status = ma.fields.String(validate=ma.validate.OneOf(STATUSES))
     supervisor = ma.fields.String(metadata={"description": "The username of who posted it."})
+
+
+class CorrectIn(Strict):
+    reason = Text(2000, multiline=True, required=True)
+    # Checked as an entry of the competition (one error shape with the posting itself).
+    entry = ma.fields.Dict(required=True, metadata={"description": "The replacement, as POST …/entries takes it."})

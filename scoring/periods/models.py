@@ -40,8 +40,14 @@ class PeriodEvent(db.Model):
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))  # None: the scheduler
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     flag_section_id: Mapped[int | None] = mapped_column(ForeignKey("sections.id"))
+    # A close is an edition of the month: 1 the 通报, each later one a 更正 (None on a reopen).
+    edition: Mapped[int | None] = mapped_column()
+    # When the competition asks for approval: who approved this edition's report, and when.
+    approved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    approved_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
 
-    actor: Mapped[User | None] = relationship(lazy="joined")
+    actor: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[actor_id])
+    approved_by: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[approved_by_id])
 
 
 class Snapshot(db.Model):

@@ -4,11 +4,13 @@ These change data; the caller commits.
 """
 from __future__ import annotations
 
-from sqlalchemy import select, update
+from decimal import Decimal
+
+from sqlalchemy import func, select, update
 
 from ..audit.operations import record
 from ..clock import utcnow
-from ..competitions.models import Competition, Section
+from ..competitions.models import Competition, Section, Team
 from ..competitions.operations import bump_revision
 from ..entries.models import Entry
 from ..errors import Problem
@@ -56,21 +58,31 @@ def lock_month(competition_id: int, key: str, *, exclusive: bool = False) -> Per
                              .execution_options(populate_existing=True))
 
 
-def close_period(competition: Competition, key: str, actor=None) -> tuple[Period, bool]:
-    """Freeze both boards of the month and award the red flag. Closing a closed month changes
-    nothing and returns False. Safe when two processes close at once: the row lock orders them."""
+def close_period(competition: Competition, key: str, actor=None, reason: str | None = None) -> tuple[Period, bool]:
+    """Freeze both boards of the month and award the red flag: a new edition of the month (1 the 通报,
+    each later close a 更正). Closing a closed month changes nothing and returns False. Safe when two
+    processes close at once: the row lock orders them. The reason, when given, stays with the close
+    (its event and the audit). A month not yet begun, or with no entry at all, is refused (422).
+    Its report is then published (mailed, and posted by whatever listens to `publish_edition`),
+    or, when the competition asks for approval, waits as a draft for `approve_edition`."""
     if key > Month.current(competition.timezone):
         raise Problem(422, f"{key} has not begun yet.", {"key": ["A future month cannot be closed."]})
     period = lock_month(competition.id, key, exclusive=True)
     if period.status == "closed":
         return period, False
+    if db.session.scalar(select(Entry.id).where(Entry.competition_id == competition.id, Entry.period == key)
+                         .limit(1)) is None:
+        raise Problem(422, f"{key} has no entry at all; there is nothing to close.",
+                      {"key": [f"没有任何计分记录的月份不能结账。{key} has no entry."]})
+    edition = (db.session.scalar(select(func.max(PeriodEvent.edition)).where(PeriodEvent.period_id == period.id))
+               or 0) + 1
     sections = board_rows(competition, "sections", key, live=True)
     teams = board_rows(competition, "teams", key, live=True)
     holder_code, sections = award_flag(sections)  # the snapshot's flag counts include the flag just won
     holder = db.session.scalar(select(Section).where(Section.competition_id == competition.id,
                                                      Section.code == holder_code)) if holder_code else None
-    event = PeriodEvent(period_id=period.id, action="close", actor_id=getattr(actor, "id", None),
-                        flag_section_id=holder.id if holder else None)
+    event = PeriodEvent(period_id=period.id, action="close", actor_id=getattr(actor, "id", None), reason=reason,
+                        flag_section_id=holder.id if holder else None, edition=edition)
     db.session.add(event)
     db.session.flush()
     db.session.add_all([
@@ -81,11 +93,51 @@ def close_period(competition: Competition, key: str, actor=None) -> tuple[Period
     period.closed_at = event.at or utcnow()
     period.flag_section = holder
     bump_revision(competition.id)
-    record("period.closed", competition_id=competition.id, target=f"period:{key}", actor=actor,
-           detail={"flag": holder_code, "shared_first": holder_code is None and any(r.rank == 1 for r in sections)})
-    queue_reports(competition, key)
+    record("period.closed", competition_id=competition.id, target=f"period:{key}", actor=actor, reason=reason,
+           detail={"flag": holder_code, "shared_first": holder_code is None and any(r.rank == 1 for r in sections),
+                   "edition": edition, "approval": "pending" if competition.report_approval else None})
+    if not competition.report_approval:
+        publish_edition(competition, key, edition)
     db.session.flush()
     return period, True
+
+
+def publish_edition(competition: Competition, key: str, edition: int) -> int:
+    """An edition's report goes out: queued for every recipient once (and, for later editions, the
+    earlier editions' unsent deliveries are withdrawn). Called in the transaction of the close, or of
+    the approval when the competition asks for one: a channel's outbox belongs here too."""
+    return queue_reports(competition, key, edition)
+
+
+def closing_event(period: Period) -> PeriodEvent | None:
+    """The close that made the month's current edition (None while it is open or was never closed)."""
+    if period.status != "closed":
+        return None
+    return db.session.scalar(select(PeriodEvent).where(PeriodEvent.period_id == period.id,
+                                                       PeriodEvent.action == "close")
+                             .order_by(PeriodEvent.id.desc()).limit(1))
+
+
+def approve_edition(competition: Competition, key: str, actor=None) -> tuple[PeriodEvent, int]:
+    """The admin approves the current edition's draft report: it is published now. Approving an
+    approved edition changes nothing; returns the close event and the deliveries queued."""
+    if not competition.report_approval:
+        raise Problem(409, "This competition mails its reports without approval (report_approval is false).")
+    period = lock_month(competition.id, key, exclusive=True)
+    event = closing_event(period)
+    if event is None:
+        raise Problem(409, f"{key} is not closed; its report is a draft only after the close.")
+    if event.approved_at is not None:
+        return event, 0
+    event.approved_at = utcnow()
+    event.approved_by_id = getattr(actor, "id", None)
+    bump_revision(competition.id)  # the month's row of history changed (the guard watches period_events)
+    record("report.approved", competition_id=competition.id, target=f"period:{key}", actor=actor,
+           detail={"edition": event.edition})
+    queued = publish_edition(competition, key, event.edition)
+    db.session.flush()
+    db.session.refresh(event)  # its approved_by, for the answer
+    return event, queued
 
 
 def reopen_period(competition: Competition, key: str, reason: str, actor=None) -> Period:
@@ -98,7 +150,7 @@ def reopen_period(competition: Competition, key: str, reason: str, actor=None) -
     late = db.session.execute(
         update(Entry.__table__).where(e.competition_id == competition.id, e.period == key, e.status == "late")
         .values(status="counted")
-        .returning(e.period, e.section_id, e.team_id, e.criterion, e.item, e.kind, e.points)
+        .returning(e.id, e.client_id, e.period, e.section_id, e.team_id, e.criterion, e.item, e.kind, e.points)
     ).mappings().all()
     tallies.apply_deltas(competition.id, tallies.deltas_for(late))
     db.session.add(PeriodEvent(period_id=period.id, action="reopen", reason=reason,
@@ -108,6 +160,30 @@ def reopen_period(competition: Competition, key: str, reason: str, actor=None) -
     period.flag_section = None
     bump_revision(competition.id)
     record("period.reopened", competition_id=competition.id, target=f"period:{key}", reason=reason,
-           detail={"late_entries_counted": len(late)}, actor=actor)
+           detail={"late_entries_counted": len(late), "late_entries": _named(competition.id, late)}, actor=actor)
     db.session.flush()
     return period
+
+
+def _named(competition_id: int, entries) -> list[dict]:
+    """Entries as people name them: id, section and team codes, what and how much."""
+    codes = dict(db.session.execute(select(Section.id, Section.code)
+                                    .where(Section.competition_id == competition_id)).all())
+    teams = dict(db.session.execute(select(Team.id, Team.code).where(Team.competition_id == competition_id)).all())
+    return [{"entry": e["id"], "client_id": e["client_id"], "section": codes.get(e["section_id"]),
+             "team": teams.get(e["team_id"]), "criterion": e["criterion"], "item": e["item"], "kind": e["kind"],
+             "points": f"{Decimal(e['points']).normalize():f}"} for e in sorted(entries, key=lambda e: e["id"])]
+
+
+def late_counts(competition_id: int) -> dict[str, int]:
+    """Per month, the entries stored late (after its close) and waiting for a reopen."""
+    return dict(db.session.execute(
+        select(Entry.period, func.count()).where(Entry.competition_id == competition_id, Entry.status == "late")
+        .group_by(Entry.period)).all())
+
+
+def editions(competition_id: int) -> dict[str, int]:
+    """Per month, how many times it was closed: edition 1 is the 通报, every later one a 更正."""
+    return dict(db.session.execute(
+        select(Period.key, func.count()).join(PeriodEvent, PeriodEvent.period_id == Period.id)
+        .where(Period.competition_id == competition_id, PeriodEvent.action == "close").group_by(Period.key)).all())

@@ -7,7 +7,7 @@ from ..competitions.operations import get_competition
 from ..fields import ReasonIn
 from .models import Period
 from .operations import close_period, reopen_period
-from .schemas import PeriodOut
+from .schemas import CloseIn, PeriodOut
 
 blp = Blueprint("periods", __name__, url_prefix="/api/v1/competitions/<int:cid>/periods",
                 description="Months: closing (snapshot and red flag) and reopening.")
@@ -24,10 +24,11 @@ def list_periods(args, cid):
 
 @blp.post("/<month:key>/close")
 @roles("admin")
+@blp.arguments(CloseIn)
 @blp.response(200, PeriodOut)
-def post_close(cid, key):
+def post_close(data, cid, key):
     """Freeze the month's standings and award the red flag; closing a closed month changes nothing."""
-    period, _ = close_period(get_competition(cid), key)
+    period, _ = close_period(get_competition(cid), key, reason=data["reason"])
     return period
 
 

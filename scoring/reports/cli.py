@@ -52,7 +52,7 @@ def send_command(period, competition_id, resend_failed):
     try:
         queued, requeued = send_report(competition, period, resend_failed=resend_failed, by="cli")
     except Problem as problem:
-        raise click.ClickException(f"{problem.detail} Close it first.") from None
+        raise click.ClickException(problem.detail) from None
     db.session.commit()
     click.echo(f"{period}: {queued} new deliveries queued" + (f", {requeued} failed ones queued again"
                                                               if resend_failed else ""))
@@ -60,7 +60,8 @@ def send_command(period, competition_id, resend_failed):
     click.echo(f"sent {sent} message(s)")
     for delivery in db.session.scalars(select(Delivery).where(Delivery.competition_id == competition.id,
                                                               Delivery.period == period).order_by(Delivery.id)):
-        click.echo(f"  {delivery.recipient.email:40} {delivery.status:8} attempts {delivery.attempts}"
+        click.echo(f"  {delivery.recipient.email:40} edition {delivery.edition} {delivery.status:8} "
+                   f"attempts {delivery.attempts}"
                    + (f"  {delivery.last_error}" if delivery.last_error else ""))
 
 

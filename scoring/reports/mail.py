@@ -34,12 +34,12 @@ from email.utils import format_datetime, parseaddr
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from ..clock import utcnow
 from ..competitions.models import Competition
 from ..extensions import db
-from ..periods.models import Period
+from ..periods.models import Period, PeriodEvent
 from .exports import XLSX_TYPE
 from .models import Delivery
 from .render import build_report, render_html, render_text, render_xlsx
@@ -60,9 +60,12 @@ def backoff(attempts: int) -> timedelta:
 
 
 def due_filter(now: datetime):
-    # A month reopened after its report was queued holds the report until it is closed again.
+    # A month reopened after its report was queued holds the report until it is closed again, and only
+    # the month's current edition goes out (an older one queued before a re-close never does).
+    current = (select(func.max(PeriodEvent.edition)).where(PeriodEvent.period_id == Period.id)
+               .correlate(Period).scalar_subquery())
     closed = select(Period.id).where(Period.competition_id == Delivery.competition_id, Period.key == Delivery.period,
-                                     Period.status == "closed").exists()
+                                     Period.status == "closed", current == Delivery.edition).exists()
     return or_(
         Delivery.status == "queued",
         # claimed_by is cleared on an ordinary failure and kept on an interrupted one, which is
@@ -122,8 +125,8 @@ def claim_due(now: datetime) -> list[Delivery]:
     domain = parseaddr(current_app.config["MAIL_FROM"])[1].rpartition("@")[2] or "localhost"
     for delivery in claimed:
         # The same for every attempt, so a receiving system can drop a duplicate it has already seen.
-        delivery.message_id = (f"<report.{delivery.competition_id}.{delivery.period}.{delivery.recipient_id}"
-                               f".{delivery.id}@{domain}>")
+        delivery.message_id = (f"<report.{delivery.competition_id}.{delivery.period}.e{delivery.edition}"
+                               f".{delivery.recipient_id}.{delivery.id}@{domain}>")
     db.session.commit()
     return claimed
 

@@ -35,14 +35,16 @@ class Recipient(db.Model):
 
 
 class Delivery(db.Model):
-    """One report of one month to one recipient: unique, so it is queued and sent at most once."""
+    """One edition of one month's report to one recipient: unique, so it is queued and sent at most once.
+    Edition 1 is the 通报; a month closed again after a reopen is a new edition, a 更正."""
 
     __tablename__ = "deliveries"
-    __table_args__ = (UniqueConstraint("competition_id", "period", "recipient_id"),)
+    __table_args__ = (UniqueConstraint("competition_id", "period", "edition", "recipient_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"))
     period: Mapped[str] = mapped_column(String(7))
+    edition: Mapped[int] = mapped_column(default=1, server_default="1")
     recipient_id: Mapped[int] = mapped_column(ForeignKey("recipients.id"))
     status: Mapped[str] = mapped_column(String(10), default="queued")  # queued|sending|sent|failed
     attempts: Mapped[int] = mapped_column(default=0)

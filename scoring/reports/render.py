@@ -12,15 +12,27 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from flask import render_template
+from sqlalchemy import select
 
 from ..competitions.models import Competition, Section
 from ..entries.models import Entry
-from ..month import Month
-from ..standings.operations import history, leaderboard
+from ..extensions import db
+from ..month import Month, is_span
+from ..periods.models import Period, PeriodEvent, Snapshot
+from ..standings.operations import active_vetoes, history, leaderboard
 from .exports import KINDS, criteria_names, entries_table, number, period_entries, standings_table, to_xlsx
 
 TOP_DEDUCTIONS = 10
 BAR_HEIGHT = 40  # pixels of the tallest bar in the trend chart
+
+
+@dataclass
+class Correction:
+    """What a later edition tells its readers: the reopen's reasons and the changes against the edition before."""
+
+    edition: int
+    reasons: list[str]
+    changes: list[str]
 
 
 @dataclass
@@ -38,16 +50,29 @@ class Report:
     trend_days: list[str]
     scope: Section | None = None
     entries: list[Entry] = field(default_factory=list)  # the month's counted entries within the scope
+    edition: int = 0  # the closes so far: 1 the 通报, 2… a 更正; 0 while never closed
+    correction: Correction | None = None  # for edition 2 on: why it was reopened, what changed
 
     @property
     def section_entries(self) -> list[Entry]:
         """Every deduction and bonus of a section-scoped recipient's section."""
         return self.entries if self.scope else []
 
+    months: list[str] = field(default_factory=list)  # a quarter's or year's counted (closed) months
+
+    @property
+    def span(self) -> bool:
+        return is_span(self.period)
+
     @property
     def title(self) -> str:
-        year, month = self.period.split("-")
-        return f"{self.competition.name} {year}年{int(month)}月 月度考核通报"
+        year = self.period[:4]
+        if len(self.period) == 4:
+            return f"{self.competition.name} {year}年 年度考核通报"
+        if self.span:
+            return f"{self.competition.name} {year}年第{self.period[6]}季度 季度考核通报"
+        title = f"{self.competition.name} {year}年{int(self.period[5:])}月 月度考核通报"
+        return f"【更正】{title}（第{self.edition}版）" if self.correction else title
 
     @property
     def scope_label(self) -> str:
@@ -63,6 +88,8 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
     boards, the vetoes, the trend) across the reports of one mail run, so 500 recipients cost one
     set of boards plus one entry list per distinct scope."""
     shared = {} if shared is None else shared
+    if is_span(period):
+        return _span_report(competition, period, scope)
     key = ("common", competition.id, period)
     if key not in shared:
         sections = leaderboard(competition, "sections", period)
@@ -75,12 +102,97 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
     counted = period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
     deductions = sorted((e for e in counted if e.kind == "deduction" and e.points > 0),
                         key=lambda e: (-e.points, e.observed_at, e.id))
+    story_key = ("story", competition.id, period)
+    if story_key not in shared:
+        shared[story_key] = _edition_story(competition, period)
+    edition, correction = shared[story_key]
     return Report(
         competition=competition, period=period, closed=sections["status"] == "closed",
         sections=sections["rows"], teams=teams["rows"], flag=sections["flag"], criteria=criteria_names(competition),
         vetoes=vetoes, top_deductions=deductions[:TOP_DEDUCTIONS], trend=trend, trend_days=days, scope=scope,
-        entries=counted,
+        entries=counted, edition=edition, correction=correction,
     )
+
+
+def _span_report(competition: Competition, period: str, scope: Section | None) -> Report:
+    """A quarter's (or year's) report, on demand: its official boards (closed months only), the vetoes and
+    the largest deductions of those months."""
+    sections = leaderboard(competition, "sections", period)
+    teams = leaderboard(competition, "teams", period)
+    months = sections["months"]
+    names = {(board, r["code"]): r["name"] for board, board_rows in (("sections", sections["rows"]),
+                                                                    ("teams", teams["rows"])) for r in board_rows}
+    vetoes = [{"board": label, "code": code, "name": names.get((board, code), ""), "reason": f"{month}：{reason}"}
+              for month in months for board, label in (("sections", "标段"), ("teams", "突击队"))
+              for code, reason in active_vetoes(competition.id, month, board).items()]
+    counted = [e for month in months for e in period_entries(
+        competition, month, section_id=scope.id if scope else None, counted_only=True)]
+    deductions = sorted((e for e in counted if e.kind == "deduction" and e.points > 0),
+                        key=lambda e: (-e.points, e.observed_at, e.id))
+    return Report(
+        competition=competition, period=period, closed=sections["status"] == "closed", sections=sections["rows"],
+        teams=teams["rows"], flag=sections["flag"], criteria=criteria_names(competition), vetoes=vetoes,
+        top_deductions=deductions[:TOP_DEDUCTIONS], trend=[], trend_days=[], scope=scope, entries=counted,
+        months=months,
+    )
+
+
+def _edition_story(competition: Competition, period: str) -> tuple[int, Correction | None]:
+    """The month's current edition and, from the second on, its correction: the reasons of the reopens
+    since the edition before and the differences between the two frozen snapshots."""
+    month = db.session.scalar(select(Period).where(Period.competition_id == competition.id, Period.key == period))
+    if month is None or month.status != "closed":
+        return 0, None
+    events = db.session.scalars(select(PeriodEvent).where(PeriodEvent.period_id == month.id)
+                                .order_by(PeriodEvent.id)).all()
+    closes = [e for e in events if e.action == "close"]
+    if len(closes) < 2:
+        return len(closes), None
+    before, now = closes[-2], closes[-1]
+    reasons = [e.reason for e in events if e.action == "reopen" and before.id < e.id < now.id and e.reason]
+    snapshots = {(s.event_id, s.board): s.rows for s in db.session.scalars(
+        select(Snapshot).where(Snapshot.event_id.in_((before.id, now.id))))}
+    names = dict(db.session.execute(select(Section.id, Section.code + " " + Section.name)
+                                    .where(Section.competition_id == competition.id)).all())
+    changes = []
+    if before.flag_section_id != now.flag_section_id:
+        def holder(section_id):
+            return names.get(section_id) if section_id else "未授予（第一名并列）"
+        changes.append(f"流动红旗：{holder(before.flag_section_id)} → {holder(now.flag_section_id)}")
+    for board, label in (("sections", "标段"), ("teams", "突击队")):
+        changes += [f"{label} {line}" for line in board_changes(snapshots.get((before.id, board)) or [],
+                                                              snapshots.get((now.id, board)) or [])]
+    return now.edition or len(closes), Correction(now.edition or len(closes), reasons,
+                                                  changes or ["排名、总分与流动红旗均无变化"])
+
+
+def board_changes(before: list[dict], after: list[dict]) -> list[str]:
+    """Each subject whose rank, total or veto differs between two snapshots of a board, in Chinese."""
+    old = {row["code"]: row for row in before}
+
+    def place(row: dict | None) -> str:
+        if row is None or not (row.get("assessed") or row.get("vetoed")):
+            return "未参评"
+        if row.get("vetoed"):
+            return "一票否决"
+        return f"第{row['rank']}名" if row.get("rank") else "无名次"
+
+    def total(row: dict | None) -> str:
+        value = (row or {}).get("total")
+        return number(Decimal(str(value))) if value is not None else "—"
+
+    lines = []
+    for row in after:
+        was = old.get(row["code"])
+        if (place(was), total(was)) == (place(row), total(row)):
+            continue
+        parts = []
+        if place(was) != place(row):
+            parts.append(f"{place(was)} → {place(row)}")
+        if total(was) != total(row):
+            parts.append(f"总分 {total(was)} → {total(row)}")
+        lines.append(f"{row['code']} {row['name']}：{'，'.join(parts)}")
+    return lines
 
 
 def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]]:
@@ -111,7 +223,10 @@ def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]
 
 
 def _context(report: Report) -> dict:
+    unit, label = ("本年度", "考核年度") if len(report.period) == 4 else (
+        ("本季度", "考核季度") if report.span else ("本月", "考核月份"))
     return {"r": report, "num": number, "arrow": arrow, "continued": continued, "kinds": KINDS,
+            "unit": unit, "period_label": label,
             "zone": ZoneInfo(report.competition.timezone),
             "items": {i.code: i.name for c in report.competition.criteria for i in c.items},
             "criteria_names": dict(report.criteria),

@@ -1,4 +1,6 @@
-from flask import current_app
+import re
+
+from flask import current_app, g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -7,12 +9,14 @@ from ..auth.access import roles
 from ..competitions.operations import get_competition
 from ..errors import Problem
 from ..extensions import db
-from ..month import Month
+from ..month import SPAN_PATTERN, Month, is_span, span_months
+from ..periods.operations import approve_edition
 from ..standings.operations import leaderboard, resolve_period
 from . import exports, render
 from .models import Delivery, Recipient
 from .operations import add_recipient, remove_recipient, scope_section, send_report
 from .schemas import (
+    ApprovalOut,
     DeliveryOut,
     EntriesExportArgs,
     RecipientIn,
@@ -64,6 +68,17 @@ def post_send(cid, period):
     return _deliveries(cid, period)
 
 
+@blp.post("/reports/<month:period>/approve")
+@roles("admin")
+@blp.response(200, ApprovalOut)
+def post_approve(cid, period):
+    """Approve the closed month's draft report (when the competition asks for approval): it is mailed now.
+    Approving an approved edition changes nothing."""
+    event, queued = approve_edition(get_competition(cid), period, actor=g.user)
+    return {"period": period, "edition": event.edition, "approved_at": event.approved_at,
+            "approved_by": event.approved_by.username if event.approved_by else None, "queued": queued}
+
+
 @blp.get("/reports/<month:period>/deliveries")
 @roles("admin")
 @blp.arguments(PageArgs, location="query")
@@ -81,15 +96,16 @@ def _deliveries(cid: int, period: str) -> list[Delivery]:
     return db.session.scalars(_deliveries_query(cid, period)).all()
 
 
-@blp.get("/reports/<month:period>")
+@blp.get("/reports/<period>")
 @roles(*REPORT_READERS)
 @blp.arguments(ReportArgs, location="query")
 @blp.response(200, description="The monthly report as mailed: text/html, text/plain or an XLSX workbook. "
                                "`scope` shows what a recipient of that section gets. A month not yet closed "
-                               "is shown live and marked so.")
+                               "is shown live and marked so. `YYYY-Qn` (or `YYYY`): the quarter's (year's) "
+                               "report on demand, over its closed months.")
 def get_report(args, cid, period):
     competition = get_competition(cid)
-    _month(competition, period)
+    _report_key(competition, period)
     report = render.build_report(competition, period, scope_section(cid, args["scope"]))
     if args["format"] == "html":
         # The report is mail HTML: inline styles and nothing else, so that much is allowed here.
@@ -99,6 +115,18 @@ def get_report(args, cid, period):
     if args["format"] == "text":
         return current_app.response_class(render.render_text(report), mimetype="text/plain")
     return _download(render.render_xlsx(report), exports.XLSX_TYPE, f"report-{period}.xlsx")
+
+
+def _report_key(competition, key: str) -> str:
+    """A month, or a quarter (`YYYY-Qn`) or a year for their reports on demand; begun already."""
+    if re.fullmatch(SPAN_PATTERN, key):
+        if span_months(key)[0] > Month.current(competition.timezone):
+            raise Problem(404, f"{key} has not begun yet.")
+        return key
+    try:
+        return _month(competition, Month(key))
+    except ValueError:
+        raise Problem(404, f"No period {key!r}: a month YYYY-MM, a quarter YYYY-Qn or a year YYYY.") from None
 
 
 def _month(competition, key: str) -> str:
@@ -121,9 +149,10 @@ def _entries_export(cid: int, args: dict):
 def _standings_export(cid: int, args: dict):
     competition = get_competition(cid)
     key = resolve_period(competition, args["period"])
-    if len(key) == 7:
+    if not is_span(key):
         _month(competition, key)
-    header, table = exports.standings_table(competition, leaderboard(competition, args["board"], key)["rows"])
+    board = leaderboard(competition, args["board"], key, args["provisional"])
+    header, table = exports.standings_table(competition, board["rows"])
     return key, header, table
 
 

@@ -18,7 +18,16 @@ class RecipientOut(ma.Schema):
     created_at = ma.fields.DateTime()
 
 
+class ApprovalOut(ma.Schema):
+    period = ma.fields.String()
+    edition = ma.fields.Integer()
+    approved_at = ma.fields.DateTime()
+    approved_by = ma.fields.String(allow_none=True)
+    queued = ma.fields.Integer(metadata={"description": "Deliveries queued by this approval."})
+
+
 class DeliveryOut(ma.Schema):
+    edition = ma.fields.Integer()
     email = ma.fields.Function(lambda d: d.recipient.email)
     name = ma.fields.Function(lambda d: d.recipient.name)
     scope = ma.fields.Function(lambda d: d.recipient.scope)
@@ -43,4 +52,6 @@ class EntriesExportArgs(Strict):
 
 class StandingsExportArgs(Strict):
     board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(("sections", "teams")))
-    period = MonthField(current=True, year=True)
+    period = MonthField(current=True, year=True, quarter=True)
+    provisional = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Year and quarter: also count the running month (otherwise closed months only)."})

@@ -48,34 +48,44 @@ def _at(day: date, clock: str, tz: ZoneInfo) -> datetime:
     return datetime.combine(day, time(hours, minutes), tz)
 
 
-def close_deadline(key: str, tz: ZoneInfo) -> datetime:
-    """When a month closes by itself: by default the 3rd of the next month at 00:30, which leaves
-    offline tablets two days to sync."""
+def close_deadline(key: str, competition: Competition) -> datetime | None:
+    """When a month closes by itself, by the competition's policy (by default the 3rd of the next month
+    at 00:30, which leaves offline tablets two days to sync); None when the office closes by hand."""
+    if competition.auto_close_day is None:
+        return None
     first = Month(key).next().first_day
-    config = current_app.config
-    return _at(first + timedelta(days=config["AUTO_CLOSE_DAY"] - 1), config["AUTO_CLOSE_TIME"], tz)
+    return _at(first + timedelta(days=competition.auto_close_day - 1), competition.auto_close_time,
+               ZoneInfo(competition.timezone))
 
 
 def close_due_periods(now: datetime | None = None) -> list[str]:
-    """Close each past month once, when its deadline has passed. A month an admin reopened stays
-    open until an admin closes it again: the scheduler closes a month only if it was never closed."""
+    """Close each past month once, when its competition's deadline has passed. A month an admin
+    reopened stays open until an admin closes it again: the scheduler closes a month only if it was
+    never closed. Competitions closed by hand, and months without any entry, are left alone."""
+    from ..entries.models import Entry
+
     now = now or utcnow()
     closed = []
-    for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
+    for competition in db.session.scalars(select(Competition).where(Competition.auto_close_day.is_not(None))
+                                          .order_by(Competition.id)).all():
         tz = ZoneInfo(competition.timezone)
         running = Month.current(competition.timezone, now)
         if competition.created_at < running.bounds(tz)[0]:  # last month closes even if nothing was posted in it
             ensure_periods(competition.id, {running.previous()})
         ever_closed = select(PeriodEvent.period_id).where(PeriodEvent.action == "close")
+        has_entries = select(Entry.id).where(Entry.competition_id == competition.id,
+                                             Entry.period == Period.key).exists()
         due = db.session.scalars(
             select(Period.key).where(Period.competition_id == competition.id, Period.status == "open",
-                                     Period.key < running, Period.id.not_in(ever_closed))
+                                     Period.key < running, Period.id.not_in(ever_closed), has_entries)
             .order_by(Period.key)
         ).all()
         for key in due:
-            if now < close_deadline(key, tz) or not claim("close", f"{competition.id}:{key}"):
+            if now < close_deadline(key, competition) or not claim("close", f"{competition.id}:{key}"):
                 continue
-            _, changed = close_period(competition, key, actor="scheduler")
+            policy = competition.auto_close
+            _, changed = close_period(competition, key, actor="scheduler",
+                                      reason=f"按结账规则自动结账（次月{policy['day']}日 {policy['time']}）")
             if changed:
                 closed.append(f"{competition.id}:{key}")
                 log.info("closed %s of competition %s", key, competition.id)

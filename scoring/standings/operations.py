@@ -18,7 +18,7 @@ from ..clock import utcnow
 from ..competitions.models import Competition, Section, Team
 from ..errors import Problem
 from ..extensions import db
-from ..month import Month
+from ..month import Month, is_span, span_months
 from ..periods.models import Period, Snapshot
 from ..types import json_default
 from ..vetoes.models import Veto, VetoRevocation
@@ -124,13 +124,25 @@ def board_rows(competition: Competition, board: str, key: str, *, live: bool = F
     )
 
 
-def year_rows(competition: Competition, board: str, year: str) -> list[engine.Row]:
-    last = min(f"{year}-12", Month.current(competition.timezone))
-    months = [f"{year}-{m:02d}" for m in range(1, 13) if f"{year}-{m:02d}" <= last]
+def span_keys(competition: Competition, key: str, provisional: bool = False) -> list[str]:
+    """The months a year or quarter board counts: its closed months — the official results — and,
+    when `provisional`, also those begun and still open (the running month)."""
+    running = Month.current(competition.timezone)
+    months = [m for m in span_months(key) if m <= running]
+    status = dict(db.session.execute(select(Period.key, Period.status).where(
+        Period.competition_id == competition.id, Period.key.in_(months))).all())
+    if provisional:  # the months with anything in them, and the running one
+        return [m for m in months if m in status or m == running]
+    return [m for m in months if status.get(m) == "closed"]
+
+
+def year_rows(competition: Competition, board: str, key: str, provisional: bool = False) -> list[engine.Row]:
+    """The year (`YYYY`) or quarter (`YYYY-Qn`) board: each subject's mean over the counted months (engine)."""
     return engine.year_board(
         rules_of(competition),
         sorted(_subjects(competition.id, board).values(), key=lambda s: s.code),
-        [board_rows(competition, board, key, with_movement=False) for key in months],
+        [board_rows(competition, board, month, with_movement=False)
+         for month in span_keys(competition, key, provisional)],
         flags=flag_counts(competition.id) if board == "sections" else None,
     )
 
@@ -191,29 +203,39 @@ def resolve_period(competition: Competition | BoardStamp, period: str) -> str:
     return Month.current(competition.timezone) if period == "current" else period
 
 
-def etag_for(competition: Competition | BoardStamp, board: str, key: str) -> str:
+def etag_for(competition: Competition | BoardStamp, board: str, key: str, provisional: bool = False) -> str:
     # created_at tells apart two competitions that got the same id (a database restored or reset).
     born = int(competition.created_at.timestamp() * 1e6)
-    return f"c{competition.id}.{born:x}-r{competition.revision}-{board}-{key}"
+    # A year or quarter board changes with the running month too (the month turns without a write).
+    running = Month.current(competition.timezone) if is_span(key) else ""
+    tail = (f"-p{running}" if provisional else f"-at{running}") if is_span(key) else ""
+    return f"c{competition.id}.{born:x}-r{competition.revision}-{board}-{key}{tail}"
 
 
 @cached(_cache, key=etag_for, lock=Lock())
-def leaderboard_body(competition: Competition | BoardStamp, board: str, key: str) -> tuple[str, bytes]:
+def leaderboard_body(competition: Competition | BoardStamp, board: str, key: str,
+                     provisional: bool = False) -> tuple[str, bytes]:
     """The board as JSON bytes with its ETag. Cached per competition revision: any write bumps the
     revision in its own transaction, so a cached body is never stale, whichever worker serves it."""
+    provisional = bool(provisional) and is_span(key)
     full = db.session.get(Competition, competition.id)  # only on a miss: the rules, the names
-    body = json.dumps(leaderboard(full, board, key), ensure_ascii=False, default=json_default).encode()
-    return etag_for(competition, board, key), body
+    body = json.dumps(leaderboard(full, board, key, provisional), ensure_ascii=False, default=json_default).encode()
+    return etag_for(competition, board, key, provisional), body
 
 
-def leaderboard(competition: Competition, board: str, key: str) -> dict:
-    if len(key) == 4:
-        rows = year_rows(competition, board, key)
-        closed = key < Month.current(competition.timezone)[:4] and all(
+def leaderboard(competition: Competition, board: str, key: str, provisional: bool = False) -> dict:
+    extra = {}
+    if is_span(key):
+        provisional = bool(provisional)
+        rows = year_rows(competition, board, key, provisional)
+        months = span_months(key)
+        counted = span_keys(competition, key, provisional)
+        closed = months[-1] < Month.current(competition.timezone) and all(
             p.status == "closed" for p in db.session.scalars(
-                select(Period).where(Period.competition_id == competition.id, Period.key.like(f"{key}-%")))
+                select(Period).where(Period.competition_id == competition.id, Period.key.in_(months)))
         )
-        flag = flag_holder_as_of(competition.id, f"{key}-12")
+        flag = flag_holder_as_of(competition.id, months[-1])
+        extra = {"provisional": provisional, "months": counted}
     else:
         rows = board_rows(competition, board, key)
         period = _period(competition.id, key)
@@ -229,6 +251,7 @@ def leaderboard(competition: Competition, board: str, key: str) -> dict:
         "status": "closed" if closed else "open",
         "generated_at": utcnow().isoformat(),
         "flag": flag,
+        **extra,
         "rows": [row.as_dict() for row in rows],
     }
 

@@ -19,7 +19,10 @@ blp = Blueprint("standings", __name__, url_prefix="/api/v1/competitions/<int:cid
 
 class BoardArgs(Strict):
     board = ma.fields.String(load_default="sections", validate=ma.validate.OneOf(BOARDS))
-    period = MonthField(current=True, year=True)
+    period = MonthField(current=True, year=True, quarter=True)
+    provisional = ma.fields.Boolean(load_default=False, metadata={
+        "description": "Year and quarter boards: also count the months begun and still open (the running "
+                       "month); without it they count the closed months only, the official results."})
 
 
 # The years AwareDateTime accepts: a day near year 1 would overflow when the default window is counted back.
@@ -39,7 +42,7 @@ class HistoryArgs(Strict):
 def get_leaderboard(args, cid):
     check_competition(g.user, cid)
     stamp = board_stamp(cid)
-    etag, body = leaderboard_body(stamp, args["board"], resolve_period(stamp, args["period"]))
+    etag, body = leaderboard_body(stamp, args["board"], resolve_period(stamp, args["period"]), args["provisional"])
     response = current_app.response_class(body, mimetype="application/json",
                                           headers={"Cache-Control": "no-cache"})
     if request.if_none_match.contains(etag):

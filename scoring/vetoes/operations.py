@@ -31,6 +31,14 @@ def create_veto(competition: Competition, user, data: dict) -> Veto:
     # waits for this veto and freezes it with the rest (CONTRACT.md: a snapshot never changes).
     if lock_month(competition.id, data["period"]).status == "closed":
         raise Problem(409, f"{data['period']} is closed; reopen it first to veto in it.")
+    subject = f"{section.code}{' / ' + team.code if team else ''}"
+    twin = db.session.scalar(select(Veto.id).where(
+        Veto.competition_id == competition.id, Veto.section_id == section.id, Veto.period == data["period"],
+        Veto.team_id.is_(None) if team is None else Veto.team_id == team.id,
+        ~Veto.revocation.has()))
+    if twin is not None:
+        raise Problem(409, f"{subject} is already vetoed for {data['period']} (veto {twin}); "
+                           f"revoke that one first to change its reason.")
     veto = Veto(competition_id=competition.id, section_id=section.id, team_id=team.id if team else None,
                 period=data["period"], reason=data["reason"], created_by_id=user.id)
     db.session.add(veto)

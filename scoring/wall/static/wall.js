@@ -21,7 +21,10 @@
     }
   }
 
-  const state = { etag: {}, data: {}, offlineSince: null, lastSync: null };
+  // data: the boards on show; current: this month's (period=current); previous: last month's, fetched while
+  // this month has no result yet (the 1st, before the first inspection), so the wall is never all grey.
+  const state = { etag: {}, data: {}, current: {}, previous: {}, showing: "current", offlineSince: null,
+                  lastSync: null };
   const $ = (id) => document.getElementById(id);
 
   // -- formatting -----------------------------------------------------------------------------
@@ -62,7 +65,16 @@
   }
 
   // -- drawing --------------------------------------------------------------------------------
-  function drawRow(row, board, holder) {
+  // Movement against last month misleads while few subjects have a result yet (+7 with two assessed):
+  // shown once at least half of the board is assessed, or the month is closed.
+  function movementMeaningful(data) {
+    const rows = (data && data.rows) || [];
+    if (data && data.status === "closed") return true;
+    const assessed = rows.filter((r) => r.assessed || r.vetoed).length;
+    return rows.length > 0 && assessed * 2 >= rows.length;
+  }
+
+  function drawRow(row, board, holder, showMovement) {
     const line = el("div", "row");
     line.dataset.code = row.code;
     if (row.vetoed) line.classList.add("vetoed");
@@ -111,7 +123,7 @@
     }
 
     const move = el("span", "move");
-    if (row.movement === null || row.movement === undefined) {
+    if (!showMovement || row.movement === null || row.movement === undefined) {
       move.classList.add("none");
       move.textContent = "—";
     } else if (row.movement > 0) {
@@ -136,7 +148,9 @@
     const rows = data.rows || [];
     const fresh = document.createDocumentFragment();
     if (rows.length === 0) fresh.appendChild(el("div", "empty", "暂无数据"));
-    for (const row of rows) fresh.appendChild(drawRow(row, board, holder));
+    const showMovement = movementMeaningful(data);
+    container.dataset.movement = showMovement ? "shown" : "hidden";
+    for (const row of rows) fresh.appendChild(drawRow(row, board, holder, showMovement));
     // Row height: fill the panel, but never taller than 96px nor shorter than 40px.
     const height = container.clientHeight || 760;
     const rowHeight = Math.max(40, Math.min(96, Math.floor(height / Math.max(rows.length, 1))));
@@ -163,8 +177,15 @@
     }
     const status = $("period-status");
     const closed = sections.status === "closed";
-    status.textContent = closed ? "已关账" : "实时 · 本月进行中";
-    status.className = `status ${closed ? "closed" : "open"}`;
+    if (state.showing === "previous") {
+      // Last month's result while this month has none yet: 已结账, or 待结账 until the office closes it.
+      status.textContent = closed ? "上月结果 · 已结账" : "上月结果 · 待结账";
+      status.className = `status previous ${closed ? "closed" : "pending"}`;
+    } else {
+      status.textContent = closed ? "已关账" : "实时 · 本月进行中";
+      status.className = `status ${closed ? "closed" : "open"}`;
+    }
+    body.dataset.showing = state.showing;
     const flag = (state.data.sections || {}).flag;
     $("flag-name").textContent = flag ? flag.name : "暂无";
     $("flag-period").textContent = flag ? `${periodLabel(flag.period)}获得 · ${flag.section}` : "尚无关账月份";
@@ -175,10 +196,23 @@
   // -- polling --------------------------------------------------------------------------------
   class Denied extends Error {}
 
-  async function fetchBoard(board) {
-    const url = `/api/v1/competitions/${encodeURIComponent(cid)}/leaderboard?board=${board}&period=current`;
+  function previousKey(key) {
+    const m = /^(\d{4})-(\d{2})$/.exec(key || "");
+    if (!m) return null;
+    const year = Number(m[1]), month = Number(m[2]);
+    return month === 1 ? `${year - 1}-12` : `${year}-${String(month - 1).padStart(2, "0")}`;
+  }
+
+  function hasResults(data) {
+    return Boolean(data && (data.rows || []).some((r) => r.assessed || r.vetoed));
+  }
+
+  // One board of one period into state[slot]; false when unchanged (304).
+  async function fetchBoard(board, slot = "current", period = "current") {
+    const url = `/api/v1/competitions/${encodeURIComponent(cid)}/leaderboard?board=${board}&period=${period}`;
     const headers = { Authorization: `Bearer ${token}`, Accept: "application/json" };
-    if (state.etag[board]) headers["If-None-Match"] = state.etag[board];
+    const tag = `${slot}:${period}:${board}`;
+    if (state.etag[tag]) headers["If-None-Match"] = state.etag[tag];
     const controller = new AbortController();
     const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
     try {
@@ -187,8 +221,8 @@
       if (response.status === 401 || response.status === 403) throw new Denied(String(response.status));
       if (!response.ok) throw new Error(`HTTP ${response.status}`);
       const data = await response.json();
-      state.data[board] = data;
-      state.etag[board] = response.headers.get("ETag");
+      state[slot][board] = data;
+      state.etag[tag] = response.headers.get("ETag");
       return true;
     } finally {
       clearTimeout(timer);
@@ -211,7 +245,17 @@
 
   async function poll() {
     try {
-      const changed = await Promise.all(BOARDS.map(fetchBoard));
+      const changed = await Promise.all(BOARDS.map((b) => fetchBoard(b)));
+      const current = state.current;
+      const before = state.showing;
+      state.showing = BOARDS.some((b) => hasResults(current[b])) ? "current" : "previous";
+      const last = previousKey((current.sections || current.teams || {}).period);
+      if (state.showing === "previous" && last) {
+        changed.push(...await Promise.all(BOARDS.map((b) => fetchBoard(b, "previous", last))));
+        if (!BOARDS.some((b) => hasResults(state.previous[b]))) state.showing = "current";  // nothing to show
+      }
+      if (state.showing !== before) changed.push(true);
+      state.data = state.showing === "previous" && last ? state.previous : state.current;
       setOffline(false);
       $("denied").hidden = true;
       state.lastSync = new Date();
