@@ -120,8 +120,9 @@ def test_a_competition_closed_by_hand_is_never_auto_closed(client, world, app, a
         db.session.commit()
     assert api.board("2026-10")["status"] == "open"
     (change,) = api.audit("?action=competition.updated")
-    assert change["detail"] == {"before": {"auto_close": {"day": 3, "time": "00:30"}, "report_approval": False},
-                                "after": {"auto_close": None, "report_approval": False}}
+    assert change["detail"] == {
+        "before": {"auto_close": {"day": 3, "time": "00:30"}, "report_approval": False, "archived": False},
+        "after": {"auto_close": None, "report_approval": False, "archived": False}}
 
 
 @NOVEMBER

@@ -36,6 +36,7 @@ def upgrade():
         batch_op.add_column(sa.Column('auto_close_day', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('auto_close_time', sa.String(length=5), nullable=True))
         batch_op.add_column(sa.Column('report_approval', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch_op.add_column(sa.Column('archived_at', scoring.types.UTCDateTime(timezone=True), nullable=True))
     day, time = _policy()
     if day:
         op.execute(sa.text("UPDATE competitions SET auto_close_day = :day, auto_close_time = :time")
@@ -88,6 +89,7 @@ def downgrade():
         batch_op.drop_column('approved_at')
         batch_op.drop_column('edition')
     with op.batch_alter_table('competitions', schema=None) as batch_op:
+        batch_op.drop_column('archived_at')
         batch_op.drop_column('report_approval')
         batch_op.drop_column('auto_close_time')
         batch_op.drop_column('auto_close_day')

@@ -30,6 +30,8 @@ class Competition(db.Model):
     auto_close_time: Mapped[str | None] = mapped_column(String(5))
     # True: a closed month's report is a draft until an admin approves it; only then is it mailed.
     report_approval: Mapped[bool] = mapped_column(default=False)
+    # Archived (a finished season, a sandbox): read-only, out of the list, nothing deleted.
+    archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="competition", order_by="Criterion.position"
@@ -38,6 +40,10 @@ class Competition(db.Model):
     @property
     def tie_break(self) -> list[str]:
         return self.tie_break_codes.split(",")
+
+    @property
+    def archived(self) -> bool:
+        return self.archived_at is not None
 
     @property
     def auto_close(self) -> dict | None:

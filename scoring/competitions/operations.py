@@ -5,6 +5,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from ..audit.operations import record
+from ..clock import utcnow
 from ..errors import Problem
 from ..extensions import db
 from .models import Competition, Criterion, Item, Section, Team
@@ -54,17 +55,29 @@ def create_competition(data: dict) -> Competition:
     return competition
 
 
+def check_writable(competition: Competition) -> None:
+    """An archived competition is read-only: no entries, closes, vetoes or mail (409 until unarchived)."""
+    if competition.archived:
+        raise Problem(409, f"竞赛“{competition.name}”已归档，只能查看；如需继续使用请先取消归档 "
+                           f"(PATCH {{\"archived\": false}}). The competition is archived.")
+
+
 def set_close_policy(competition: Competition, data: dict, reason: str | None = None) -> Competition:
-    """PATCH the close policy: `auto_close` ({day, time} or None: by hand) and `report_approval`.
-    Audited with the values before and after; takes effect at the scheduler's next round."""
-    before = {"auto_close": competition.auto_close, "report_approval": competition.report_approval}
+    """PATCH the close policy: `auto_close` ({day, time} or None: by hand) and `report_approval`; and
+    `archived` (read-only, out of the list; nothing deleted). Audited with the values before and after;
+    takes effect at the scheduler's next round."""
+    before = {"auto_close": competition.auto_close, "report_approval": competition.report_approval,
+              "archived": competition.archived}
+    if "archived" in data and data["archived"] != competition.archived:
+        competition.archived_at = utcnow() if data["archived"] else None
     if "auto_close" in data:
         auto_close = data["auto_close"]
         competition.auto_close_day = auto_close["day"] if auto_close else None
         competition.auto_close_time = auto_close["time"] if auto_close else None
     if "report_approval" in data:
         competition.report_approval = data["report_approval"]
-    after = {"auto_close": competition.auto_close, "report_approval": competition.report_approval}
+    after = {"auto_close": competition.auto_close, "report_approval": competition.report_approval,
+             "archived": competition.archived}
     if after != before:
         db.session.flush()
         bump_revision(competition.id)  # the guard treats every change of the competition's row as a board change

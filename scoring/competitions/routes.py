@@ -20,6 +20,7 @@ from .operations import (
 )
 from .schemas import (
     CompetitionDetail,
+    CompetitionFilter,
     CompetitionIn,
     CompetitionOut,
     CompetitionPatch,
@@ -50,10 +51,12 @@ def post_competition(data):
 
 @blp.get("")
 @roles(*READERS)
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(CompetitionFilter, location="query")
 @blp.response(200, CompetitionOut(many=True))
 def list_competitions(args):
-    return paginate(select(Competition).order_by(Competition.id), args)
+    """The competitions in use; `?archived=true`: the archived ones (finished seasons, sandboxes)."""
+    archived = Competition.archived_at.is_not(None) if args["archived"] else Competition.archived_at.is_(None)
+    return paginate(select(Competition).where(archived).order_by(Competition.id), args)
 
 
 @blp.get("/<int:cid>")

@@ -6,6 +6,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import marshmallow as ma
 from marshmallow import pre_load, validates_schema
 
+from ..api import PageArgs
 from ..fields import Code, Name, PointsField, Strict, StrictBoolean, Text
 from ..standings.engine import CRITERIA, DEFAULT_TIE_BREAK
 
@@ -116,6 +117,7 @@ class CompetitionOut(ma.Schema):
     created_at = ma.fields.DateTime()
     auto_close = ma.fields.Dict(allow_none=True)
     report_approval = ma.fields.Boolean()
+    archived = ma.fields.Boolean()
 
 
 class CompetitionDetail(CompetitionOut):
@@ -209,6 +211,9 @@ class CompetitionPatch(Patch):
     organizer = Name(200)
     auto_close = _auto_close()
     report_approval = _report_approval()
+    archived = ma.fields.Boolean(metadata={
+        "description": "true: read-only (no entries, closes, vetoes, mail or auto-close) and out of "
+                       "GET /competitions unless ?archived=true; nothing is deleted. false brings it back."})
 
 
 class CriterionPatch(Patch):
@@ -238,3 +243,7 @@ class TeamPatch(Patch):
     name = Name(200)
     leader = Name(100)
     active = StrictBoolean()
+
+
+class CompetitionFilter(PageArgs):
+    archived = ma.fields.Boolean(load_default=False, metadata={"description": "true: the archived ones."})

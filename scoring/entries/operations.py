@@ -18,7 +18,7 @@ from ..audit.operations import record, record_many
 from ..auth.models import User
 from ..clock import utcnow
 from ..competitions.models import Competition, Section, Team
-from ..competitions.operations import bump_revision
+from ..competitions.operations import bump_revision, check_writable
 from ..errors import Problem
 from ..extensions import db, upsert_insert
 from ..fields import format_chainage
@@ -167,6 +167,7 @@ def _same_content(row: dict, entry: Entry) -> bool:
 def post_entries(competition: Competition, user: User, payloads: list, load) -> list[Outcome]:
     """Store a batch of entries; one outcome per payload, in order. One bad entry blocks nothing.
     `load` is the entry schema's load (the caller's: EntryIn().load), raising ma.ValidationError."""
+    check_writable(competition)
     book = _Rulebook(competition, payloads)
     outcomes: list[Outcome | None] = [None] * len(payloads)
     rows: dict[str, dict] = {}  # client_id -> row, first occurrence in the batch
@@ -298,6 +299,7 @@ def void_entry(entry_id: int, user: User, reason: str) -> Entry:
     row lock: of two voids of one entry, the second waits and finds it void.
     """
     found = get_entry(entry_id)
+    check_writable(db.session.get(Competition, found.competition_id))
     period = lock_month(found.competition_id, found.period)
     db.session.execute(select(Entry.id).where(Entry.id == entry_id).with_for_update())
     entry = db.session.get(Entry, entry_id, populate_existing=True)

@@ -11,7 +11,7 @@ from sqlalchemy import func, select, update
 from ..audit.operations import record
 from ..clock import utcnow
 from ..competitions.models import Competition, Section, Team
-from ..competitions.operations import bump_revision
+from ..competitions.operations import bump_revision, check_writable
 from ..entries.models import Entry
 from ..errors import Problem
 from ..extensions import db, upsert_insert
@@ -65,6 +65,7 @@ def close_period(competition: Competition, key: str, actor=None, reason: str | N
     (its event and the audit). A month not yet begun, or with no entry at all, is refused (422).
     Its report is then published (mailed, and posted by whatever listens to `publish_edition`),
     or, when the competition asks for approval, waits as a draft for `approve_edition`."""
+    check_writable(competition)
     if key > Month.current(competition.timezone):
         raise Problem(422, f"{key} has not begun yet.", {"key": ["A future month cannot be closed."]})
     period = lock_month(competition.id, key, exclusive=True)
@@ -121,6 +122,7 @@ def closing_event(period: Period) -> PeriodEvent | None:
 def approve_edition(competition: Competition, key: str, actor=None) -> tuple[PeriodEvent, int]:
     """The admin approves the current edition's draft report: it is published now. Approving an
     approved edition changes nothing; returns the close event and the deliveries queued."""
+    check_writable(competition)
     if not competition.report_approval:
         raise Problem(409, "This competition mails its reports without approval (report_approval is false).")
     period = lock_month(competition.id, key, exclusive=True)
@@ -142,6 +144,7 @@ def approve_edition(competition: Competition, key: str, actor=None) -> tuple[Per
 
 def reopen_period(competition: Competition, key: str, reason: str, actor=None) -> Period:
     """Open a closed month again; its late entries count from now on. The close stays on record."""
+    check_writable(competition)
     period = lock_month(competition.id, key, exclusive=True)
     if period.status != "closed":
         raise Problem(409, f"{key} is not closed.")

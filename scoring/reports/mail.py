@@ -66,12 +66,15 @@ def due_filter(now: datetime):
                .correlate(Period).scalar_subquery())
     closed = select(Period.id).where(Period.competition_id == Delivery.competition_id, Period.key == Delivery.period,
                                      Period.status == "closed", current == Delivery.edition).exists()
+    # An archived competition sends nothing (what was queued waits, should it be brought back).
+    live = select(Competition.id).where(Competition.id == Delivery.competition_id,
+                                        Competition.archived_at.is_(None)).exists()
     return or_(
         Delivery.status == "queued",
         # claimed_by is cleared on an ordinary failure and kept on an interrupted one, which is
         # therefore never retried automatically.
         and_(Delivery.status == "failed", Delivery.claimed_by.is_(None), Delivery.attempts < MAX_ATTEMPTS),
-    ) & (Delivery.next_attempt_at <= now) & closed
+    ) & (Delivery.next_attempt_at <= now) & closed & live
 
 
 def send_due(now: datetime) -> int:

@@ -6,7 +6,7 @@ from sqlalchemy import func, select, update
 from ..audit.operations import record
 from ..clock import utcnow
 from ..competitions.models import Competition, Section
-from ..competitions.operations import find_section
+from ..competitions.operations import check_writable, find_section
 from ..errors import Problem
 from ..extensions import db, upsert_insert
 from ..periods.models import Period, PeriodEvent
@@ -68,6 +68,7 @@ def send_report(competition: Competition, period: str, *, resend_failed: bool = 
     recipient (once each, however often asked), and with `resend_failed` its failed deliveries again;
     returns (new deliveries, requeued ones). The month must be closed and, when the competition asks for
     approval, its edition approved. The mail itself goes out with `mail.send_due`."""
+    check_writable(competition)
     event = closing_event(competition.id, period)
     if event is None:
         raise Problem(409, f"{period} is not closed; its report is made when the month closes.")

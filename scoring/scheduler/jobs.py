@@ -66,7 +66,8 @@ def close_due_periods(now: datetime | None = None) -> list[str]:
 
     now = now or utcnow()
     closed = []
-    for competition in db.session.scalars(select(Competition).where(Competition.auto_close_day.is_not(None))
+    for competition in db.session.scalars(select(Competition).where(Competition.auto_close_day.is_not(None),
+                                                                    Competition.archived_at.is_(None))
                                           .order_by(Competition.id)).all():
         tz = ZoneInfo(competition.timezone)
         running = Month.current(competition.timezone, now)
@@ -96,7 +97,8 @@ def take_daily_snapshots(now: datetime | None = None) -> list[str]:
     """Once a day, after SNAPSHOT_TIME local time, store every open month's standings."""
     now = now or utcnow()
     taken = []
-    for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
+    for competition in db.session.scalars(select(Competition).where(Competition.archived_at.is_(None))
+                                          .order_by(Competition.id)).all():
         tz = ZoneInfo(competition.timezone)
         today = now.astimezone(tz).date()
         if now < _at(today, current_app.config["SNAPSHOT_TIME"], tz):

@@ -5,7 +5,7 @@ from sqlalchemy import select
 
 from ..audit.operations import record
 from ..competitions.models import Competition
-from ..competitions.operations import bump_revision, find_section, find_team
+from ..competitions.operations import bump_revision, check_writable, find_section, find_team
 from ..errors import Problem
 from ..extensions import db
 from ..month import Month
@@ -14,6 +14,7 @@ from .models import Veto, VetoRevocation
 
 
 def create_veto(competition: Competition, user, data: dict) -> Veto:
+    check_writable(competition)
     section = find_section(competition.id, data["section"])
     if section is None:
         raise Problem(422, "Unknown section.", {"section": [f"Unknown section {data['section']}."]})
@@ -59,6 +60,7 @@ def get_veto(veto_id: int) -> Veto:
 def revoke_veto(veto: Veto, user, reason: str) -> Veto:
     # The month's lock first, as every operation on a month's state takes it (a close freezes
     # either the veto or its revocation, never half of it); then the veto's: two revokes, one wins.
+    check_writable(db.session.get(Competition, veto.competition_id))
     lock_month(veto.competition_id, veto.period)
     db.session.execute(select(Veto.id).where(Veto.id == veto.id).with_for_update())
     veto = db.session.get(Veto, veto.id, populate_existing=True)
