@@ -67,7 +67,8 @@ postings = st.builds(
     day=st.integers(1, 20),
 )
 streams = st.lists(postings, min_size=0, max_size=24)
-vetoes = st.lists(st.tuples(st.sampled_from(SECTIONS), st.sampled_from(tuple(MONTHS))), max_size=2)
+# unique: a second active veto of one subject and month is a 409
+vetoes = st.lists(st.tuples(st.sampled_from(SECTIONS), st.sampled_from(tuple(MONTHS))), max_size=2, unique=True)
 
 
 def new_competition():
