@@ -148,7 +148,7 @@ def bearer(token: str) -> dict:
 
 
 class World:
-    """A small competition: three sections, three teams, a token per role."""
+    """A small competition: three sections, three teams, a token per role (con1: the contractor of LJ-01)."""
 
     def __init__(self, app):
         from scoring.auth.operations import create_user, issue_token
@@ -171,7 +171,8 @@ class World:
                                                ("sup1", "supervisor", ["LJ-01"], self.cid),
                                                ("sup2", "supervisor", ["LJ-02", "LJ-03"], self.cid),
                                                ("viewer", "viewer", [], None),
-                                               ("wall", "display", [], self.cid)):
+                                               ("wall", "display", [], self.cid),
+                                               ("con1", "contractor", ["LJ-01"], self.cid)):
                 user = create_user(name, role, "password-" + name, comp, sections)
                 self.tokens[name], _ = issue_token(user)
             db.session.commit()

@@ -10,19 +10,20 @@ from sqlalchemy import select
 from scoring import create_app
 from scoring.extensions import db
 
-ROLES = ("admin", "supervisor", "viewer", "display", None)
-TOKEN_OF_ROLE = {"admin": "admin", "supervisor": "sup1", "viewer": "viewer", "display": "wall"}
-READ = {"admin", "supervisor", "viewer"}
+ROLES = ("admin", "supervisor", "viewer", "display", "contractor", None)
+TOKEN_OF_ROLE = {"admin": "admin", "supervisor": "sup1", "viewer": "viewer", "display": "wall", "contractor": "con1"}
+READ = {"admin", "supervisor", "viewer", "contractor"}
+EVERY = READ | {"display"}
 
 
 def allowed_roles(method: str, path: str) -> set[str]:
     """The contract, route by route: which roles may call it (on their own competition and sections)."""
     rules = [
-        ("POST", r"/auth/token/revoke", {"admin", "supervisor", "viewer", "display"}),  # logging out
-        ("GET", r"/auth/me", {"admin", "supervisor", "viewer", "display"}),  # who am I: every token
-        ("POST", r"/auth/password", {"admin", "supervisor", "viewer", "display"}),  # one's own password
+        ("POST", r"/auth/token/revoke", EVERY),  # logging out
+        ("GET", r"/auth/me", EVERY),  # who am I: every token
+        ("POST", r"/auth/password", EVERY),  # one's own password
         ("POST", r"/competitions/\{cid\}/entries", {"admin", "supervisor"}),
-        ("POST", r"/competitions/\{cid\}/photos", {"admin", "supervisor"}),
+        ("POST", r"/competitions/\{cid\}/photos", {"admin", "supervisor", "contractor"}),
         ("POST", r"/entries/\{entry_id\}/void", {"admin", "supervisor"}),
         ("GET", r"/competitions/\{cid\}/leaderboard(/history)?", READ | {"display"}),
         ("GET", r"/competitions/\{cid\}/(audit|recipients)", {"admin"}),
@@ -312,3 +313,25 @@ def test_cors_is_closed_unless_the_origin_is_listed(database_url, client, world,
     assert "Access-Control-Allow-Origin" not in other.headers
     with opened.app_context():
         db.engine.dispose()
+
+
+def test_a_contractor_reads_only_its_sections_and_posts_nothing(client, world, api, months):
+    """CONTRACT.md §2: the builder's manager reads its sections' entries, the boards and its section's report;
+    it posts no entries and sees no other section's."""
+    con = world.headers("con1")
+    mine, theirs = api.post(section="LJ-01"), api.post(section="LJ-02")
+    listed = api.answer(client.get(world.url("/entries"), headers=con))
+    assert [e["id"] for e in listed] == [mine["id"]]
+    assert [e["id"] for e in api.answer(client.get(world.url("/entries?section=LJ-01"), headers=con))] == [mine["id"]]
+    api.problem(client.get(world.url("/entries?section=LJ-02"), headers=con), 403)
+    assert theirs["id"] not in {e["id"] for e in api.answer(client.get(world.url("/entries"), headers=con))}
+    before = api.stored()
+    api.problem(client.post(world.url("/entries"), json=api.entry(), headers=con), 403)
+    api.problem(client.post(f"/api/v1/entries/{mine['id']}/void", json={"reason": "x"}, headers=con), 403)
+    assert api.stored() == before
+    assert api.rows(who="con1")["LJ-01"]["assessed"]  # the boards: every section, as everyone sees them
+    report = client.get(world.url(f"/reports/{months.this}?scope=LJ-01&format=text"), headers=con)
+    assert report.status_code == 200 and "LJ-01" in report.get_data(as_text=True)
+    api.problem(client.get(world.url(f"/reports/{months.this}?scope=LJ-02&format=text"), headers=con), 403)
+    api.problem(client.get(world.url(f"/reports/{months.this}?format=text"), headers=con), 403)
+    api.problem(client.get(world.url("/audit"), headers=con), 403)

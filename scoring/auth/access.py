@@ -13,7 +13,9 @@ from ..errors import Problem
 from ..extensions import db
 from .models import ApiToken, User, user_sections
 
-READERS = ("admin", "supervisor", "viewer")
+# Who reads a competition's rules, months, boards and entries. A contractor reads only its own
+# sections' entries and notices (`readable_sections`).
+READERS = ("admin", "supervisor", "viewer", "contractor")
 
 
 def hash_token(token: str) -> str:
@@ -88,3 +90,14 @@ def check_competition(user: Principal, competition_id: int) -> None:
     """A display token reads only its own competition's boards."""
     if user.role == "display" and user.competition_id != competition_id:
         raise Problem(403, "This display token belongs to another competition.")
+
+
+def check_section(user: Principal, section_id: int, code: str) -> None:
+    """A supervisor works, and a contractor reads and answers, only on the sections assigned to them."""
+    if user.role in ("supervisor", "contractor") and section_id not in user.section_ids:
+        raise Problem(403, f"标段 {code} 不属于 {user.username}。Section {code} is not assigned to {user.username}.")
+
+
+def readable_sections(user: Principal) -> set[int] | None:
+    """The sections whose entries and notices the caller may read; None for every section."""
+    return user.section_ids if user.role == "contractor" else None

@@ -3,7 +3,7 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..api import paginate
-from ..auth.access import READERS, roles
+from ..auth.access import READERS, readable_sections, roles
 from ..auth.models import User
 from ..competitions.models import Section, Team
 from ..competitions.operations import get_competition
@@ -57,6 +57,13 @@ def post_entry(cid):
 def list_entries(args, cid):
     get_competition(cid)
     stmt = select(Entry).where(Entry.competition_id == cid).order_by(Entry.id)
+    own = readable_sections(g.user)
+    if own is not None:  # a contractor: its own sections' entries, never another's
+        if "section" in args and not db.session.scalar(select(Section.id).where(
+                Section.competition_id == cid, Section.code == args["section"], Section.id.in_(own))):
+            raise Problem(403, f"标段 {args['section']} 不属于 {g.user.username}。"
+                               f"Section {args['section']} is not assigned to {g.user.username}.")
+        stmt = stmt.where(Entry.section_id.in_(own))
     for name in ("period", "criterion", "status"):
         if name in args:
             stmt = stmt.where(getattr(Entry, name) == args[name])

@@ -1,9 +1,9 @@
-from flask import current_app
+from flask import current_app, g
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..api import PageArgs, paginate
-from ..auth.access import roles
+from ..auth.access import check_section, roles
 from ..competitions.operations import get_competition
 from ..errors import Problem
 from ..extensions import db
@@ -82,7 +82,7 @@ def _deliveries(cid: int, period: str) -> list[Delivery]:
 
 
 @blp.get("/reports/<month:period>")
-@roles(*REPORT_READERS)
+@roles(*REPORT_READERS, "contractor")
 @blp.arguments(ReportArgs, location="query")
 @blp.response(200, description="The monthly report as mailed: text/html, text/plain or an XLSX workbook. "
                                "`scope` shows what a recipient of that section gets. A month not yet closed "
@@ -90,7 +90,13 @@ def _deliveries(cid: int, period: str) -> list[Delivery]:
 def get_report(args, cid, period):
     competition = get_competition(cid)
     _month(competition, period)
-    report = render.build_report(competition, period, scope_section(cid, args["scope"]))
+    scope = scope_section(cid, args["scope"])
+    if g.user.role == "contractor":  # a contractor reads its own sections' report only
+        if scope is None:
+            raise Problem(403, "承包人只能查看本标段的报告（scope=标段编号）。"
+                               "A contractor reads its section's report only.")
+        check_section(g.user, scope.id, scope.code)
+    report = render.build_report(competition, period, scope)
     if args["format"] == "html":
         # The report is mail HTML: inline styles and nothing else, so that much is allowed here.
         return current_app.response_class(render.render_html(report), mimetype="text/html", headers={
