@@ -3,6 +3,7 @@ from .audit.models import AuditEvent  # noqa: F401
 from .auth.models import ApiToken, LoginFailure, User  # noqa: F401
 from .competitions.models import Competition, Criterion, Item, Section, Team  # noqa: F401
 from .entries.models import Entry, EntryPhoto, EntryVoid  # noqa: F401
+from .notices.models import Notice, NoticeCounter, NoticeStep, NoticeStepPhoto  # noqa: F401
 from .periods.models import Period, PeriodEvent, Snapshot  # noqa: F401
 from .photos.models import Photo, PhotoFile  # noqa: F401
 from .reports.models import Delivery, Recipient  # noqa: F401

@@ -42,6 +42,7 @@ BOARD_ROUTES = {
     ("POST", "/api/v1/competitions/<int:cid>/vetoes/<int:veto_id>/revoke"),
     ("POST", "/api/v1/competitions/<int:cid>/periods/<key>/close"),
     ("POST", "/api/v1/competitions/<int:cid>/periods/<key>/reopen"),
+    ("POST", "/api/v1/notices/<int:notice_id>/review"),  # a pass closes a notice: the wall's badges
 }
 OTHER_ROUTES = {
     ("POST", "/api/v1/auth/token"): "tokens",
@@ -52,6 +53,7 @@ OTHER_ROUTES = {
     ("DELETE", "/api/v1/competitions/<int:cid>/recipients/<int:rid>"): "mail recipients",
     ("POST", "/api/v1/competitions/<int:cid>/reports/<period>/send"): "mail deliveries",
     ("POST", "/api/v1/competitions/<int:cid>/photos"): "photos, which an entry names when it is posted",
+    ("POST", "/api/v1/notices/<int:notice_id>/responses"): "an answered notice is still open on the wall",
 }
 BOARD_COMMANDS = {"tallies rebuild", "tallies check", "restore", "demo", "scheduler"}
 OTHER_COMMANDS = {

@@ -25,6 +25,8 @@ def allowed_roles(method: str, path: str) -> set[str]:
         ("POST", r"/competitions/\{cid\}/entries", {"admin", "supervisor"}),
         ("POST", r"/competitions/\{cid\}/photos", {"admin", "supervisor", "contractor"}),
         ("POST", r"/entries/\{entry_id\}/void", {"admin", "supervisor"}),
+        ("POST", r"/notices/\{notice_id\}/responses", {"admin", "contractor"}),
+        ("POST", r"/notices/\{notice_id\}/review", {"admin", "supervisor"}),
         ("GET", r"/competitions/\{cid\}/leaderboard(/history)?", READ | {"display"}),
         ("GET", r"/competitions/\{cid\}/(audit|recipients)", {"admin"}),
         ("GET", r"/competitions/\{cid\}/reports/\{period\}/deliveries", {"admin"}),
@@ -56,6 +58,7 @@ class ValidRequests:
         self.recipient_id = api.answer(api.client.post(api.world.url("/recipients"), json={
             "email": "a@example.org", "name": "甲"}, headers=api.world.headers()), 201)["id"]
         self.photo_id = self.upload(0)["id"]
+        self.notice_id = api.notice()["id"]
         with app.app_context():
             spare = create_user("spare", "viewer")
             db.session.commit()
@@ -119,6 +122,16 @@ class ValidRequests:
             case "POST", "/competitions/{cid}/photos":  # a new photo each time (the same bytes again are a 200)
                 headers = {**headers, "Content-Type": "image/jpeg"}
                 return "/api/v1" + route, {"data": photo_support.photo(seed=int(self.unique("")))}, 201, headers
+            case "GET", "/notices/{notice_id}":
+                status, route = 200, route.replace("{notice_id}", str(self.notice_id))
+            case "POST", "/notices/{notice_id}/responses":  # a notice of its own, still open
+                status, body = 201, {"note": "已整改"}
+                route = route.replace("{notice_id}", str(api.notice()["id"]))
+            case "POST", "/notices/{notice_id}/review":  # a notice of its own, answered
+                notice = api.notice()
+                api.respond(notice["id"])
+                status, body = 200, {"result": "pass", "note": "复查合格"}
+                route = route.replace("{notice_id}", str(notice["id"]))
             case "GET", "/photos/{photo_id}":
                 status, route = 200, route.replace("{photo_id}", self.photo_id)
             case "POST", "/entries/{entry_id}/void":

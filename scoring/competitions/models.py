@@ -24,6 +24,8 @@ class Competition(db.Model):
     # Bumped in the same transaction as every change that can move a board: the leaderboard's
     # ETag and response cache are keyed by it, so no worker or host ever serves a stale board.
     revision: Mapped[int] = mapped_column(default=0)
+    # Points deducted, once, for each rectification notice not closed by its deadline (0: none).
+    overdue_penalty: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"), server_default="0")
 
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="competition", order_by="Criterion.position"

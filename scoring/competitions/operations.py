@@ -28,6 +28,7 @@ def create_competition(data: dict) -> Competition:
         organizer=data["organizer"],
         timezone=data["timezone"],
         tie_break_codes=",".join(data["tie_break"]),
+        overdue_penalty=data["overdue_penalty"],
     )
     db.session.add(competition)
     db.session.flush()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from cachetools import LRUCache, cached
@@ -23,6 +24,7 @@ from ..errors import Problem
 from ..extensions import db, upsert_insert
 from ..fields import format_chainage
 from ..month import Month
+from ..notices.operations import cancel_notice, open_notices
 from ..periods.operations import lock_month, lock_months
 from ..photos.models import Photo
 from ..standings import tallies
@@ -30,6 +32,7 @@ from .models import Entry, EntryPhoto, EntryVoid
 
 # A tablet's clock may run a little fast; anything further ahead is a typo.
 FUTURE_SLACK = timedelta(hours=24)
+MAX_RECTIFY = timedelta(days=366)
 
 
 @dataclass
@@ -117,6 +120,11 @@ class _Rulebook:
             stake, start, end = (format_chainage(m) for m in (data["chainage_m"], *_metres(section)))
             errors["chainage"] = [f"桩号 {stake} 不在标段 {section.code} 的范围 {start}–{end} 内。"
                                   f"Chainage {stake} lies outside section {section.code} ({start}–{end})."]
+        if data["rectify_by"] is not None:
+            found_on = data["observed_at"].astimezone(ZoneInfo(self.competition.timezone)).date()
+            if not found_on <= data["rectify_by"] <= found_on + MAX_RECTIFY:
+                errors["rectify_by"] = [f"整改期限应在检查日 {found_on} 之后的一年内。"
+                                        f"The deadline must lie within a year from the day of the finding."]
         unknown = [p for p in data["photos"] if p not in self.photos]
         if unknown:
             errors["photos"] = [f"照片 {p} 尚未上传到本竞赛，请先上传照片。"
@@ -141,6 +149,7 @@ class _Rulebook:
             "lon": location.get("lon"),
             "chainage_m": data["chainage_m"],
             "photos": data["photos"],
+            "rectify_by": data["rectify_by"],
             "received_at": self.now,
             "supervisor_id": user.id,
         }
@@ -155,7 +164,8 @@ def _within(section: Section, chainage_m: int) -> bool:
     return start <= chainage_m <= end
 
 
-_CONTENT = ("section_id", "team_id", "criterion", "item", "kind", "points", "note", "lat", "lon", "chainage_m")
+_CONTENT = ("section_id", "team_id", "criterion", "item", "kind", "points", "note", "lat", "lon", "chainage_m",
+            "rectify_by")
 
 
 def _same_content(row: dict, entry: Entry) -> bool:
@@ -225,6 +235,7 @@ def post_entries(competition: Competition, user: User, payloads: list, load) -> 
         tallies.apply_deltas(competition.id, tallies.deltas_for(r for r in new_rows if r["status"] == "counted"))
         bump_revision(competition.id)
         _audit_posted(competition.id, user, new_rows, created)
+        open_notices(competition.id, user, [r for r in new_rows if r["rectify_by"] is not None], created)
     return outcomes
 
 
@@ -301,6 +312,7 @@ def void_entry(entry_id: int, user: User, reason: str) -> Entry:
             raise Problem(403, f"The month {entry.period} is closed; ask the competition office.")
     if entry.status == "void":
         raise Problem(409, f"Entry {entry.id} is already void.")
+    cancel_notice(entry, user, reason)  # before the tallies: the overdue job locks notices, then tallies
     if entry.status == "counted":
         tallies.apply_deltas(entry.competition_id, tallies.deltas_for([tallies.entry_values(entry)], sign=-1))
     entry.status = "void"

@@ -119,12 +119,25 @@ def send_mail(now: datetime | None = None) -> int:
     return mail.send_due(now or utcnow())
 
 
+def overdue_notices(now: datetime | None = None) -> list[str]:
+    """Notices past the end of their rectify_by day and not closed: marked overdue once, and the competition's
+    overdue_penalty posted once for each (client_id overdue:<number>: two schedulers cannot double it)."""
+    from ..notices.operations import mark_overdue, post_penalties
+
+    gone = mark_overdue(now or utcnow())
+    post_penalties(gone)
+    for notice in gone:
+        log.info("notice %s of competition %s is overdue", notice.number, notice.competition_id)
+    return [notice.number for notice in gone]
+
+
 JOBS = {
     "heartbeat": heartbeat,
     "close": close_due_periods,
     "snapshot": take_daily_snapshots,
     "check": check_consistency,
     "mail": send_mail,
+    "overdue": overdue_notices,
 }
 
 
