@@ -187,3 +187,16 @@ def test_overdue_after_the_end_of_the_day_and_penalised_once(app, api, world, cl
     api.respond(late["id"])
     api.review(late["id"])  # closed late: no longer overdue, the penalty stays
     assert api.show(late["id"])["overdue"] is False
+
+
+def test_overdue_penalty_is_set_at_creation_and_shown_with_the_rules(client, world, api):
+    from conftest import competition_body
+
+    made = api.answer(client.post("/api/v1/competitions", json=competition_body(name="二期", overdue_penalty=1.5),
+                                  headers=world.headers()), 201)
+    assert made["overdue_penalty"] == 1.5
+    assert api.answer(client.get(f"/api/v1/competitions/{made['id']}", headers=world.headers("con1")))[
+        "overdue_penalty"] == 1.5
+    assert api.get("", who="viewer").get_json()["overdue_penalty"] == 0
+    api.problem(client.post("/api/v1/competitions", json=competition_body(overdue_penalty=-1),
+                            headers=world.headers()), 422, "overdue_penalty")
