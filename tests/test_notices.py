@@ -200,3 +200,48 @@ def test_overdue_penalty_is_set_at_creation_and_shown_with_the_rules(client, wor
     assert api.get("", who="viewer").get_json()["overdue_penalty"] == 0
     api.problem(client.post("/api/v1/competitions", json=competition_body(overdue_penalty=-1),
                             headers=world.headers()), 422, "overdue_penalty")
+
+
+@pytest.mark.time_machine("2026-11-27T10:00:00+08:00")
+def test_wall_report_and_exports_show_the_notices(app, client, api, world, clock):
+    import io
+
+    from openpyxl import load_workbook
+
+    from scoring.scheduler.jobs import run_job
+
+    in_time = api.notice(rectify_by="2026-11-28")
+    api.respond(in_time["id"])
+    api.review(in_time["id"])
+    late = api.notice(rectify_by="2026-11-27", note="=HYPERLINK(\"http://x\")")
+    api.notice(rectify_by="2026-11-30")
+    api.notice(who="sup2", section="LJ-02", rectify_by="2026-11-30")
+    cancelled = api.notice(rectify_by="2026-11-30")
+    api.void(cancelled["entry"]["id"])
+    clock.move_to("2026-11-28T08:00:00+08:00")
+    with app.app_context():
+        run_job("overdue")
+    assert api.board(who="wall")["notices"] == {"LJ-01": {"open": 1, "overdue": 1}, "LJ-02": {"open": 1, "overdue": 0}}
+    api.respond(late["id"])
+    api.review(late["id"])  # closed late
+    assert api.board(who="wall")["notices"]["LJ-01"] == {"open": 1, "overdue": 0}
+
+    text = api.get("/reports/2026-11?format=text").get_data(as_text=True)
+    assert "【整改情况】" in text
+    assert "LJ-01 一标段：下发 3，按期闭环 1，逾期闭环 1，逾期未整改 0，整改中 1，按期整改率 33%" in text
+    assert "LJ-03 三标段：下发 0" in text and "按期整改率 —" in text
+    scoped = client.get(world.url("/reports/2026-11?format=text&scope=LJ-01"), headers=world.headers("con1"))
+    scoped = scoped.get_data(as_text=True)
+    assert f"{late['number']}" in scoped and "逾期闭环" in scoped and "按期闭环" in scoped
+    assert "本月整改通知（4 份）" in scoped  # the cancelled one is listed as such
+    html = api.get("/reports/2026-11?format=html&scope=LJ-01").get_data(as_text=True)
+    assert "整改情况" in html and late["number"] in html
+
+    book = load_workbook(io.BytesIO(api.get("/exports/entries.xlsx?period=2026-11").get_data()))
+    sheet = book["整改通知"]
+    rows = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert sorted(r[0] for r in rows) == sorted(n["number"] for n in api.get("/notices").get_json())
+    (formula,) = [c for c in sheet["F"] if c.value == "=HYPERLINK(\"http://x\")"]
+    assert formula.data_type == "s" and formula.quotePrefix
+    report = load_workbook(io.BytesIO(api.get("/reports/2026-11?format=xlsx").get_data()))
+    assert [r[1] for r in report["整改情况"].iter_rows(min_row=2, values_only=True)] == [3, 1, 0]

@@ -20,6 +20,7 @@ from ..auth.access import check_section
 from ..clock import utcnow
 from ..competitions.models import Competition
 from ..competitions.operations import bump_revision
+from ..entries.models import Entry
 from ..extensions import db, upsert_insert
 from ..photos.models import Photo
 from .models import Notice, NoticeCounter, NoticeStep, NoticeStepPhoto
@@ -269,7 +270,86 @@ def post_penalties(overdue: list[Overdue]) -> list[str]:
 
 
 def penalty_entry_id(notice: Notice) -> int | None:
-    from ..entries.models import Entry
-
     return db.session.scalar(select(Entry.id).where(Entry.competition_id == notice.competition_id,
                                                     Entry.client_id == penalty_client_id(notice.number)))
+
+
+# -- what the wall, the report and the exports show ---------------------------------------------------------
+
+def wall_badges(competition_id: int) -> dict[str, dict[str, int]]:
+    """Per section code, its notices not closed: `open` (within the deadline) and `overdue` (marked by the
+    scheduler, which bumps the board's revision, so a cached board is never behind it)."""
+    from sqlalchemy import func
+
+    from ..competitions.models import Section
+
+    rows = db.session.execute(
+        select(Section.code, Notice.overdue_at.is_not(None), func.count())
+        .join(Section, Notice.section_id == Section.id)
+        .where(Notice.competition_id == competition_id, Notice.status.in_(OPEN))
+        .group_by(Section.code, Notice.overdue_at.is_not(None))).all()
+    badges: dict[str, dict[str, int]] = {}
+    for code, overdue, n in rows:
+        badges.setdefault(code, {"open": 0, "overdue": 0})["overdue" if overdue else "open"] += n
+    return badges
+
+
+def period_notices(competition: Competition, period: str, section_id: int | None = None) -> list[Notice]:
+    """The notices issued for findings of the month (cancelled ones too), by number."""
+    stmt = (select(Notice).join(Notice.entry).where(Notice.competition_id == competition.id, Entry.period == period)
+            .order_by(Notice.number))
+    if section_id is not None:
+        stmt = stmt.where(Notice.section_id == section_id)
+    return list(db.session.scalars(stmt))
+
+
+def outcome(notice: Notice, timezone: str, now: datetime | None = None) -> str:
+    """closed_in_time | closed_late | overdue | open | cancelled, as the report counts it."""
+    if notice.status == "cancelled":
+        return "cancelled"
+    end = deadline(notice.rectify_by, timezone)
+    if notice.status == "closed":
+        return "closed_in_time" if notice.closed_at < end else "closed_late"
+    return "overdue" if (now or utcnow()) >= end else "open"
+
+
+OUTCOME_NAMES = {"closed_in_time": "按期闭环", "closed_late": "逾期闭环", "overdue": "逾期未整改", "open": "整改中",
+                 "cancelled": "已撤销"}
+
+
+def rectification_table(competition: Competition, period: str, notices: list[Notice],
+                        sections: list[dict]) -> list[dict]:
+    """整改情况: per section of the board, notices issued (not cancelled), closed in time, closed late, overdue,
+    and the rate (closed in time / issued, in %, None when none was issued)."""
+    counts = {row["code"]: {"code": row["code"], "name": row["name"], "issued": 0, "closed_in_time": 0,
+                            "closed_late": 0, "overdue": 0, "open": 0} for row in sections}
+    for notice in notices:
+        result = outcome(notice, competition.timezone)
+        row = counts.get(notice.section.code)
+        if row is None or result == "cancelled":
+            continue
+        row["issued"] += 1
+        row[result] += 1
+    table = sorted(counts.values(), key=lambda r: r["code"])
+    for row in table:
+        row["rate"] = round(100 * row["closed_in_time"] / row["issued"]) if row["issued"] else None
+    return table
+
+
+def notices_table(competition: Competition, notices: list[Notice]) -> tuple[list[str], list[list]]:
+    """The notices as an export sheet (整改通知): text as text (exports neutralise formulas)."""
+    tz = ZoneInfo(competition.timezone)
+    header = ["编号", "标段", "检查时间", "细则", "扣分", "问题", "整改期限", "状态", "结果", "闭环时间", "最近回复",
+              "下发人"]
+    table = []
+    for n in notices:
+        answers = [s for s in n.steps if s.action == "responded"]
+        table.append([
+            n.number, f"{n.section.code} {n.section.name}",
+            n.entry.observed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"),
+            n.entry.item or "", n.entry.points, n.entry.note or "", n.rectify_by.isoformat(),
+            STATUS_NAMES[n.status], OUTCOME_NAMES[outcome(n, competition.timezone)],
+            n.closed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M") if n.closed_at else "",
+            answers[-1].note if answers else "", n.entry.supervisor.username,
+        ])
+    return header, table

@@ -16,6 +16,7 @@ from flask import render_template
 from ..competitions.models import Competition, Section
 from ..entries.models import Entry
 from ..month import Month
+from ..notices.operations import OUTCOME_NAMES, notices_table, outcome, period_notices, rectification_table
 from ..standings.operations import history, leaderboard
 from .exports import KINDS, criteria_names, entries_table, number, period_entries, standings_table, to_xlsx
 
@@ -38,6 +39,8 @@ class Report:
     trend_days: list[str]
     scope: Section | None = None
     entries: list[Entry] = field(default_factory=list)  # the month's counted entries within the scope
+    rectification: list[dict] = field(default_factory=list)  # 整改情况, per section
+    notices: list = field(default_factory=list)  # the month's notices of a section-scoped recipient's section
 
     @property
     def section_entries(self) -> list[Entry]:
@@ -70,8 +73,11 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
         vetoes = [{"board": board, "code": r["code"], "name": r["name"], "reason": r["veto_reason"]}
                   for board, rows in (("标段", sections["rows"]), ("突击队", teams["rows"]))
                   for r in rows if r["vetoed"]]
-        shared[key] = (sections, teams, vetoes, *_trend(competition, period))
-    sections, teams, vetoes, trend, days = shared[key]
+        notices = period_notices(competition, period)
+        shared[key] = (sections, teams, vetoes, notices,
+                       rectification_table(competition, period, notices, sections["rows"]),
+                       *_trend(competition, period))
+    sections, teams, vetoes, notices, rectification, trend, days = shared[key]
     counted = period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
     deductions = sorted((e for e in counted if e.kind == "deduction" and e.points > 0),
                         key=lambda e: (-e.points, e.observed_at, e.id))
@@ -79,7 +85,8 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
         competition=competition, period=period, closed=sections["status"] == "closed",
         sections=sections["rows"], teams=teams["rows"], flag=sections["flag"], criteria=criteria_names(competition),
         vetoes=vetoes, top_deductions=deductions[:TOP_DEDUCTIONS], trend=trend, trend_days=days, scope=scope,
-        entries=counted,
+        entries=counted, rectification=rectification,
+        notices=[n for n in notices if n.section_id == scope.id] if scope else [],
     )
 
 
@@ -115,7 +122,8 @@ def _context(report: Report) -> dict:
             "zone": ZoneInfo(report.competition.timezone),
             "items": {i.code: i.name for c in report.competition.criteria for i in c.items},
             "criteria_names": dict(report.criteria),
-            "is_current": report.period == Month.current(report.competition.timezone)}
+            "is_current": report.period == Month.current(report.competition.timezone),
+            "outcome": lambda n: OUTCOME_NAMES[outcome(n, report.competition.timezone)]}
 
 
 def arrow(movement: int | None) -> str:
@@ -146,5 +154,10 @@ def render_xlsx(report: Report) -> bytes:
     competition = report.competition
     sections = standings_table(competition, report.sections)
     teams = standings_table(competition, report.teams)
-    return to_xlsx([("标段排名", *sections), ("突击队排名", *teams),
-                    ("计分明细", *entries_table(competition, report.entries))])
+    rectification = (["标段", "下发", "按期闭环", "逾期闭环", "逾期未整改", "整改中", "按期整改率%"],
+                     [[f"{r['code']} {r['name']}", r["issued"], r["closed_in_time"], r["closed_late"], r["overdue"],
+                       r["open"], r["rate"]] for r in report.rectification])
+    notices = report.notices if report.scope else period_notices(competition, report.period)
+    return to_xlsx([("标段排名", *sections), ("突击队排名", *teams), ("整改情况", *rectification),
+                    ("计分明细", *entries_table(competition, report.entries)),
+                    ("整改通知", *notices_table(competition, notices))])

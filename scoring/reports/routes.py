@@ -8,6 +8,7 @@ from ..competitions.operations import get_competition
 from ..errors import Problem
 from ..extensions import db
 from ..month import Month
+from ..notices.operations import notices_table, period_notices
 from ..standings.operations import leaderboard, resolve_period
 from . import exports, render
 from .models import Delivery, Recipient
@@ -148,7 +149,10 @@ def export_entries_csv(args, cid):
 @blp.response(200, description="Every entry of the month (counted, late and void), as an XLSX workbook.")
 def export_entries_xlsx(args, cid):
     key, (header, table) = _entries_export(cid, args)
-    return _download(exports.to_xlsx([("计分明细", header, table)]), exports.XLSX_TYPE, f"entries-{key}.xlsx")
+    competition = get_competition(cid)
+    notices = notices_table(competition, period_notices(competition, key))
+    return _download(exports.to_xlsx([("计分明细", header, table), ("整改通知", *notices)]), exports.XLSX_TYPE,
+                     f"entries-{key}.xlsx")
 
 
 @blp.get("/exports/standings.csv")

@@ -201,8 +201,13 @@ def etag_for(competition: Competition | BoardStamp, board: str, key: str) -> str
 def leaderboard_body(competition: Competition | BoardStamp, board: str, key: str) -> tuple[str, bytes]:
     """The board as JSON bytes with its ETag. Cached per competition revision: any write bumps the
     revision in its own transaction, so a cached body is never stale, whichever worker serves it."""
+    from ..notices.operations import wall_badges
+
     full = db.session.get(Competition, competition.id)  # only on a miss: the rules, the names
-    body = json.dumps(leaderboard(full, board, key), ensure_ascii=False, default=json_default).encode()
+    data = leaderboard(full, board, key)
+    if board == "sections":  # the wall's badges: each section's notices not closed, now
+        data["notices"] = wall_badges(competition.id)
+    body = json.dumps(data, ensure_ascii=False, default=json_default).encode()
     return etag_for(competition, board, key), body
 
 
