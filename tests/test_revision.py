@@ -40,8 +40,8 @@ BOARD_ROUTES = {
     ("POST", "/api/v1/entries/<int:entry_id>/void"),
     ("POST", "/api/v1/competitions/<int:cid>/vetoes"),
     ("POST", "/api/v1/competitions/<int:cid>/vetoes/<int:veto_id>/revoke"),
-    ("POST", "/api/v1/competitions/<int:cid>/periods/<key>/close"),
-    ("POST", "/api/v1/competitions/<int:cid>/periods/<key>/reopen"),
+    ("POST", "/api/v1/competitions/<int:cid>/periods/<month:key>/close"),
+    ("POST", "/api/v1/competitions/<int:cid>/periods/<month:key>/reopen"),
     ("POST", "/api/v1/notices/<int:notice_id>/review"),  # a pass closes a notice: the wall's badges
 }
 OTHER_ROUTES = {
@@ -51,7 +51,7 @@ OTHER_ROUTES = {
     ("POST", "/api/v1/users/<int:user_id>/tokens/revoke"): "tokens",
     ("POST", "/api/v1/competitions/<int:cid>/recipients"): "mail recipients",
     ("DELETE", "/api/v1/competitions/<int:cid>/recipients/<int:rid>"): "mail recipients",
-    ("POST", "/api/v1/competitions/<int:cid>/reports/<period>/send"): "mail deliveries",
+    ("POST", "/api/v1/competitions/<int:cid>/reports/<month:period>/send"): "mail deliveries",
     ("POST", "/api/v1/competitions/<int:cid>/photos"): "photos, which an entry names when it is posted",
     ("POST", "/api/v1/notices/<int:notice_id>/responses"): "an answered notice is still open on the wall",
 }

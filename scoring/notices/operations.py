@@ -14,13 +14,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
-from ..api import Problem
 from ..audit.operations import record, record_many
 from ..auth.access import check_section
 from ..clock import utcnow
 from ..competitions.models import Competition
 from ..competitions.operations import bump_revision
 from ..entries.models import Entry
+from ..errors import Problem
 from ..extensions import db, upsert_insert
 from ..photos.models import Photo
 from .models import Notice, NoticeCounter, NoticeStep, NoticeStepPhoto
@@ -245,28 +245,22 @@ def penalty_client_id(number: str) -> str:
     return f"overdue:{number}"
 
 
-def post_penalties(overdue: list[Overdue]) -> list[str]:
-    """The competition's overdue_penalty for each notice just gone overdue, posted through the normal
-    entries operation with client_id overdue:<number>: stored once however often it is tried. Dated the
-    last second of the rectify_by day, it counts in that day's month; a month closed since is a late entry."""
-    from ..entries.operations import post_entries
-
-    posted = []
-    for item in overdue:
-        competition = db.session.get(Competition, item.competition_id)
-        if not competition.overdue_penalty:
-            continue
-        notice = db.session.get(Notice, item.notice_id)
-        entry = notice.entry
-        at = deadline(notice.rectify_by, competition.timezone) - timedelta(seconds=1)
-        payload = {"client_id": penalty_client_id(notice.number), "section": entry.section.code,
-                   "team": entry.team.code if entry.team else None, "criterion": entry.criterion,
-                   "item": entry.item, "kind": "deduction", "points": competition.overdue_penalty,
-                   "observed_at": at.isoformat(), "note": f"逾期未整改 {notice.number}"}
-        (outcome,) = post_entries(competition, _Scheduler(entry.supervisor_id), [payload])
-        if outcome.status in ("created", "duplicate"):
-            posted.append(payload["client_id"])
-    return posted
+def penalty(item: Overdue) -> tuple[Competition, _Scheduler, dict] | None:
+    """The competition's overdue_penalty for a notice just gone overdue, as an entry to post through the
+    normal entries operation (the scheduler does): a deduction on the same item, client_id overdue:<number>,
+    so it is stored once however often it is tried. Dated the last second of the rectify_by day, it counts in
+    that day's month; a month closed since is a late entry like any other. None: the competition has none."""
+    competition = db.session.get(Competition, item.competition_id)
+    if not competition.overdue_penalty:
+        return None
+    notice = db.session.get(Notice, item.notice_id)
+    entry = notice.entry
+    at = deadline(notice.rectify_by, competition.timezone) - timedelta(seconds=1)
+    payload = {"client_id": penalty_client_id(notice.number), "section": entry.section.code,
+               "team": entry.team.code if entry.team else None, "criterion": entry.criterion,
+               "item": entry.item, "kind": "deduction", "points": competition.overdue_penalty,
+               "observed_at": at.isoformat(), "note": f"逾期未整改 {notice.number}"}
+    return competition, _Scheduler(entry.supervisor_id), payload
 
 
 def penalty_entry_id(notice: Notice) -> int | None:

@@ -15,8 +15,11 @@ from sqlalchemy.exc import IntegrityError
 
 from ..clock import utcnow
 from ..competitions.models import Competition
+from ..entries.operations import post_entries
+from ..entries.schemas import EntryIn
 from ..extensions import db, upsert_insert
 from ..month import Month
+from ..notices.operations import mark_overdue, penalty
 from ..periods.models import Period, PeriodEvent
 from ..periods.operations import close_period, ensure_periods
 from ..reports import mail
@@ -122,12 +125,17 @@ def send_mail(now: datetime | None = None) -> int:
 def overdue_notices(now: datetime | None = None) -> list[str]:
     """Notices past the end of their rectify_by day and not closed: marked overdue once, and the competition's
     overdue_penalty posted once for each (client_id overdue:<number>: two schedulers cannot double it)."""
-    from ..notices.operations import mark_overdue, post_penalties
-
     gone = mark_overdue(now or utcnow())
-    post_penalties(gone)
+    load = EntryIn().load
     for notice in gone:
         log.info("notice %s of competition %s is overdue", notice.number, notice.competition_id)
+        fine = penalty(notice)
+        if fine is not None:
+            competition, actor, payload = fine
+            (outcome,) = post_entries(competition, actor, [payload], load)
+            if outcome.status not in ("created", "duplicate"):
+                log.warning("overdue penalty %s not posted: %s %s", payload["client_id"], outcome.status,
+                            outcome.errors)
     return [notice.number for notice in gone]
 
 
