@@ -8,6 +8,7 @@ from ..auth.models import User
 from ..competitions.models import Section, Team
 from ..competitions.operations import get_competition
 from ..errors import Problem
+from ..extensions import db
 from ..fields import ReasonIn
 from .models import Entry
 from .operations import get_entry, post_entries, void_entry

@@ -4,7 +4,6 @@ from flask_smorest import Blueprint
 from ..api import paginate
 from ..auth.access import READERS, check_section, readable_sections, roles
 from ..competitions.operations import find_section, get_competition
-from ..extensions import db
 from .operations import get_notice, notices_query, respond, review
 from .schemas import NoticeDetail, NoticeFilter, NoticeOut, ResponseIn, ReviewIn
 
@@ -42,7 +41,6 @@ def show_notice(notice_id):
 def post_response(data, notice_id):
     """The contractor's answer: what was done, with after-photos. open → responded; otherwise 409."""
     notice, created = respond(notice_id, g.user, data)
-    db.session.commit()
     return notice, 201 if created else 200
 
 
@@ -52,6 +50,4 @@ def post_response(data, notice_id):
 @blp.response(200, NoticeDetail)
 def post_review(data, notice_id):
     """The re-check: pass → closed; reject (with the reason) → open again. Only a responded notice."""
-    notice = review(notice_id, g.user, data)
-    db.session.commit()
-    return notice
+    return review(notice_id, g.user, data)

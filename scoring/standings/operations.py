@@ -19,6 +19,7 @@ from ..competitions.models import Competition, Section, Team
 from ..errors import Problem
 from ..extensions import db
 from ..month import Month
+from ..notices.operations import wall_badges
 from ..periods.models import Period, Snapshot
 from ..types import json_default
 from ..vetoes.models import Veto, VetoRevocation
@@ -201,8 +202,6 @@ def etag_for(competition: Competition | BoardStamp, board: str, key: str) -> str
 def leaderboard_body(competition: Competition | BoardStamp, board: str, key: str) -> tuple[str, bytes]:
     """The board as JSON bytes with its ETag. Cached per competition revision: any write bumps the
     revision in its own transaction, so a cached body is never stale, whichever worker serves it."""
-    from ..notices.operations import wall_badges
-
     full = db.session.get(Competition, competition.id)  # only on a miss: the rules, the names
     data = leaderboard(full, board, key)
     if board == "sections":  # the wall's badges: each section's notices not closed, now
