@@ -117,7 +117,7 @@ def test_restore_refuses_a_database_that_holds_data(app, runner, world, tmp_path
     with app.app_context():
         from scoring.auth.models import User
 
-        assert db.session.query(User).count() == 5  # nothing doubled, nothing lost
+        assert db.session.query(User).count() == len(world.tokens)  # nothing doubled, nothing lost
 
 
 def test_restore_refuses_a_truncated_file_and_changes_nothing(runner, api, second_database, tmp_path):
