@@ -176,13 +176,16 @@ class BoardStamp:
     timezone: str
 
 
-_STAMP = select(Competition.id, Competition.created_at, Competition.revision, Competition.timezone).where(
-    Competition.id == bindparam("cid"))
+STAMP_COLUMNS = (Competition.id, Competition.created_at, Competition.revision, Competition.timezone)
+_STAMP = select(*STAMP_COLUMNS).where(Competition.id == bindparam("cid"))
 
 
-def board_stamp(competition_id: int) -> BoardStamp:
-    row = db.session.connection().execute(_STAMP, {"cid": competition_id}).first()
+def board_stamp(competition_id: int, row: tuple | None = None) -> BoardStamp:
+    """The stamp of the competition: from `row` (STAMP_COLUMNS read along with the caller's token),
+    or read here."""
     if row is None:
+        row = db.session.connection().execute(_STAMP, {"cid": competition_id}).first()
+    if row is None or row[0] is None:
         raise Problem(404, f"No competition {competition_id}.")
     return BoardStamp(*row)
 
