@@ -61,8 +61,8 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
                  shared: dict | None = None) -> Report:
     """The month's report for one scope. `shared` keeps what every scope has in common (the
     boards, the vetoes, the trend) across the reports of one mail run, so 500 recipients cost one
-    set of boards plus one entry list per distinct scope."""
-    shared = {} if shared is None else shared
+    set of boards plus the month's entries, read once."""
+    many, shared = shared is not None, {} if shared is None else shared
     key = ("common", competition.id, period)
     if key not in shared:
         sections = leaderboard(competition, "sections", period)
@@ -72,7 +72,7 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
                   for r in rows if r["vetoed"]]
         shared[key] = (sections, teams, vetoes, *_trend(competition, period))
     sections, teams, vetoes, trend, days = shared[key]
-    counted = period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
+    counted = _counted(competition, period, scope, shared if many else None)
     deductions = sorted((e for e in counted if e.kind == "deduction" and e.points > 0),
                         key=lambda e: (-e.points, e.observed_at, e.id))
     return Report(
@@ -81,6 +81,21 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
         vetoes=vetoes, top_deductions=deductions[:TOP_DEDUCTIONS], trend=trend, trend_days=days, scope=scope,
         entries=counted,
     )
+
+
+def _counted(competition: Competition, period: str, scope: Section | None, shared: dict | None) -> list[Entry]:
+    """The month's counted entries within the scope. For the reports of a mail run (`shared`) the
+    month is read once and split by section: one query instead of one per scope."""
+    if shared is None:
+        return period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
+    key = ("entries", competition.id, period)
+    if key not in shared:
+        everything = period_entries(competition, period, counted_only=True)
+        by_section: dict[int | None, list[Entry]] = {None: everything}
+        for entry in everything:  # in the month's order, so each section's list keeps it
+            by_section.setdefault(entry.section_id, []).append(entry)
+        shared[key] = by_section
+    return shared[key].get(scope.id if scope else None, [])
 
 
 def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]]:
