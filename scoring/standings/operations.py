@@ -47,7 +47,10 @@ def _subjects(competition_id: int, board: str) -> dict[int, engine.Subject]:
 def _tallies(competition_id: int, board: str, key: str, subjects: dict[int, engine.Subject]):
     t = SubjectTally
     result: dict[str, engine.Tally] = {}
-    rows = db.session.execute(
+    # Core on the session's connection: a board after a write reads a month's aggregates (up to a row
+    # per subject and item) twice, this month and the month before, and the ORM's row handling cost
+    # more than the query.
+    rows = db.session.connection().execute(
         select(t.subject_id, t.criterion, t.item, t.deductions, t.bonuses, t.entries)
         .where(t.competition_id == competition_id, t.period == key, t.board == board, t.entries != 0)
     )
