@@ -834,12 +834,17 @@ def table(lines: list[Line], info: dict, smoke: bool) -> str:
     return "\n".join(out)
 
 
+STEPS = ("reads", "wall", "single-posts", "batches", "board-after-write", "rebuild", "mail")
+
+
 def main(argv=None) -> int:
     global PROFILE_DIR
     parser = argparse.ArgumentParser(description="Print the benchmark table; fail past a floor or on a wrong status.")
     parser.add_argument("--smoke", action="store_true", help="Small data and short runs (CI, about a minute).")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="Record each step's server side with py-spy into DIR (see bench.profiles).")
+    parser.add_argument("--skip", action="append", default=[], metavar="STEP", choices=STEPS,
+                        help=f"Leave out a step (one of {', '.join(STEPS)}); may be given again.")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make system-deps` (apt-get install wrk)")
@@ -871,6 +876,9 @@ def main(argv=None) -> int:
             ("mail", lambda: measure_mail(big, p)),
         ]
         for name, step in steps:
+            if name in args.skip:
+                log(f"skipping {name}")
+                continue
             log(f"measuring {name} … ({time.monotonic() - started:.0f} s)")
             lines.extend(step())
         lines.append(Line("peak RSS of a worker after the above", f"{big.server.peak_rss_mib():.0f} MiB", "—", None,
