@@ -86,6 +86,10 @@ def send_due(now: datetime) -> int:
         return 0
     give_up_interrupted(now)
     sent, connection, rendered = 0, None, {}
+    # The run's reports share what they read (the boards, the month's entries) across the commit after
+    # every message: expired by each commit, every entry would be read again, one query each.
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
     try:
         while claimed := claim_due(now):
             if connection is None:
@@ -102,6 +106,7 @@ def send_due(now: datetime) -> int:
             if lost:
                 break
     finally:
+        session.expire_on_commit = expire
         if connection is not None:
             try:
                 connection.quit()
