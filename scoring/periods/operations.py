@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from ..audit.operations import record
+from ..channels import operations as channels
 from ..clock import utcnow
 from ..competitions.models import Competition, Section
 from ..competitions.operations import bump_revision
@@ -85,6 +86,7 @@ def close_period(competition: Competition, key: str, actor=None) -> tuple[Period
            detail={"flag": holder_code, "shared_first": holder_code is None and any(r.rank == 1 for r in sections)})
     queue_reports(competition, key)
     db.session.flush()
+    channels.month_closed(competition, key, period.id)
     return period, True
 
 

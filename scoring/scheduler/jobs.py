@@ -119,12 +119,36 @@ def send_mail(now: datetime | None = None) -> int:
     return mail.send_due(now or utcnow())
 
 
+def queue_digests(now: datetime | None = None) -> list[str]:
+    """Once a day, after DIGEST_TIME in the competition's zone: the day's digest to its group bots."""
+    from ..channels.operations import daily_digest
+
+    now = now or utcnow()
+    queued = []
+    for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
+        tz = ZoneInfo(competition.timezone)
+        today = now.astimezone(tz).date()
+        if now >= _at(today, current_app.config["DIGEST_TIME"], tz) and claim("digest", f"{competition.id}:{today}"):
+            daily_digest(competition, today)
+            queued.append(f"{competition.id}:{today.isoformat()}")
+    return queued
+
+
+def send_channels(now: datetime | None = None) -> int:
+    """Send the queued group-bot messages (see channels.outbox)."""
+    from ..channels import outbox
+
+    return outbox.send_due(now or utcnow())
+
+
 JOBS = {
     "heartbeat": heartbeat,
     "close": close_due_periods,
     "snapshot": take_daily_snapshots,
     "check": check_consistency,
     "mail": send_mail,
+    "digest": queue_digests,
+    "channels": send_channels,
 }
 
 
