@@ -1,8 +1,11 @@
 """Group bots (CONTRACT.md §8) against a local server that plays WeCom, DingTalk and Feishu (bot_platforms.py)."""
 from __future__ import annotations
 
+import logging
+from datetime import timedelta
+
 import pytest
-from bot_platforms import BotPlatforms
+from bot_platforms import BotPlatforms, text_of
 from sqlalchemy import func, select
 
 from scoring.channels import operations as channels
@@ -151,3 +154,172 @@ def test_a_channel_gets_only_the_events_it_asked_for(client, world, api, app, pl
     overdue(app, world, "ZG-000000-0001")
     assert [d["event_key"] for d in deliveries(client, world, channel["id"])] == [
         f"veto:{veto['id']}:revoked", f"veto:{veto['id']}:imposed"]
+
+
+# -- delivery -------------------------------------------------------------------------------------------
+
+def test_each_event_reaches_each_platform_once_in_its_own_format_signed(client, world, api, app, bots, months):
+    app.config["PUBLIC_URL"] = "https://scoring.example.org/wubi"
+    api.post(month=months.last, section="LJ-02", who="sup2", points=1)
+    api.post(month=months.last, section="LJ-01", team="TJD-1", points=2.5)
+    api.post(month=months.last, section="LJ-03", who="sup2", points=1)
+    api.veto(section="LJ-03", period=months.last, reason="发生一般安全事故")
+    api.close(months.last)
+    veto = api.veto(section="LJ-01", reason="瞒报质量事故")
+    api.revoke(veto["id"], reason="复核后撤销")
+    overdue(app, world, "ZG-000000-0007", "ZG-000000-0003", days_late=3)
+    with app.app_context():
+        channels.daily_digest(get_competition(world.cid), months.now.date())
+        db.session.commit()
+    assert send(app) == 3 * 6
+    assert send(app) == 0
+
+    board = api.rows(months.last)
+    for kind, channel in bots.items():
+        bot = channel["bot"]
+        assert len(bot.messages) == 6 and len(bot.requests) == 6, kind
+        texts = [text_of(kind, m) for m in bot.messages]
+        for text in texts:
+            assert len(text.encode()) <= 2048, text  # a phone screen, and under WeCom's text limit
+            assert "https://scoring.example.org/wubi/app/#/" in text
+        imposed_last, closed, imposed, revoked, notices, digest = texts
+        assert f"{int(months.last[5:])}月评比结果" in closed.splitlines()[0]
+        assert "流动红旗：LJ-02 二标段（99分）" in closed
+        # The numbers are the board's, as every reader sees them.
+        assert f"1. LJ-02 二标段 {float(board['LJ-02']['total']):g}分" in closed
+        assert f"2. LJ-01 一标段 {float(board['LJ-01']['total']):g}分" in closed
+        assert "1. TJD-1 顾官屯镇党员突击队 97.5分" in closed
+        assert "LJ-03 三标段：发生一般安全事故" in closed
+        assert "LJ-03" in imposed_last and "一票否决" in imposed
+        assert "瞒报质量事故" in imposed and "admin" in imposed
+        assert "撤销一票否决：LJ-01" in revoked and "复核后撤销" in revoked and "瞒报质量事故" in revoked
+        assert "整改通知单逾期：2 份" in notices
+        assert notices.index("ZG-000000-0003 LJ-01 一标段 逾期3天") < notices.index("ZG-000000-0007")
+        assert "今日录入 3 条" in digest and "LJ-01 一标段：1 条，共 2.5 分" in digest
+        if kind == "feishu":
+            assert "**" not in "".join(texts)  # a post has no markdown
+    assert all("sign" in r["query"] and "timestamp" in r["query"] for r in bots["dingtalk"]["bot"].requests)
+    assert all("sign" in r["body"] for r in bots["feishu"]["bot"].requests)
+    for channel in bots.values():
+        history = deliveries(client, world, channel["id"])
+        assert {(d["status"], d["attempts"], d["last_error"]) for d in history} == {("sent", 1, None)}
+
+
+def test_a_platform_down_for_a_while_then_up_gets_each_message_once(client, world, api, app, bots, platforms,
+                                                                    clock, caplog):
+    caplog.set_level(logging.DEBUG)
+    clock.move_to(utcnow(), tick=False)
+    api.veto(section="LJ-02")
+    overdue(app, world, "ZG-000000-0001")
+    platforms.down = True
+    assert send(app) == 0
+    for channel in bots.values():
+        history = deliveries(client, world, channel["id"])
+        first = history[-1]
+        assert first["status"] == "failed" and first["attempts"] == 1
+        assert "ConnectionError" in first["last_error"] and "Connection aborted" in first["last_error"]
+        # The other message was not tried against a bot that does not answer: it waits with the first.
+        assert history[0]["attempts"] == 0 and history[0]["next_attempt_at"] == first["next_attempt_at"]
+    clock.shift(timedelta(seconds=30))
+    assert send(app) == 0 and all(len(c["bot"].requests) == 0 for c in bots.values())  # not due yet
+    clock.shift(timedelta(seconds=31))
+    assert send(app) == 0  # still down: the second attempt
+    platforms.down = False
+    platforms.fail_next["wecom"].append({"errcode": -1, "errmsg": "系统繁忙"})
+    clock.shift(timedelta(minutes=2, seconds=1))
+    assert send(app) == 2 + 2 + 1
+    wecom = deliveries(client, world, bots["wecom"]["id"])
+    assert wecom[-1]["status"] == "failed" and wecom[-1]["last_error"] == "企业微信 -1: 系统繁忙"
+    clock.shift(timedelta(minutes=4, seconds=1))
+    assert send(app) == 1
+    clock.shift(timedelta(hours=2))
+    assert send(app) == 0
+    for kind, channel in bots.items():
+        formats = [m.get("msgtype", m.get("msg_type")) for m in channel["bot"].messages]
+        assert formats == (["post"] * 2 if kind == "feishu" else ["markdown"] * 2)
+        assert [d["status"] for d in deliveries(client, world, channel["id"])] == ["sent", "sent"]
+    # The keys and secrets appear nowhere in the log, not even in the errors of requests and urllib3.
+    assert "Connection aborted" in caplog.text
+    for _kind, key, secret in BOTS:
+        assert key not in caplog.text and (secret is None or secret not in caplog.text)
+
+
+def test_thirty_events_in_a_minute_are_spread_over_two_minutes_none_lost(client, world, api, app, platforms,
+                                                                         clock):
+    bot, url = platforms.bot("dingtalk", "c0ffee" * 8, DING_SECRET)
+    add_channel(client, world, "dingtalk", url, DING_SECRET)
+    start = clock.move_to(utcnow(), tick=False) or utcnow()
+    queued = 0
+    for step in range(0, 151, 2):  # the scheduler's job every 2 s for 2½ minutes; an event every 2 s at first
+        if queued < 30:
+            queued += overdue(app, world, f"ZG-000000-{queued:04d}")
+        send(app)
+        clock.shift(timedelta(seconds=2))
+    assert queued == 30 and len(bot.messages) == 30 and len(bot.requests) == 30  # never refused, none lost
+    sent = [m["at"] for m in bot.messages]
+    assert max(sum(1 for t in sent if s <= t < s + 60) for s in sent) == 20
+    assert sent[19] - start.timestamp() < 60 <= sent[20] - start.timestamp() < 120
+    numbers = sorted(text_of("dingtalk", m).split("ZG-000000-")[1][:4] for m in bot.messages)
+    assert numbers == [f"{n:04d}" for n in range(30)]
+
+
+def test_the_platforms_rate_limit_answer_pauses_the_bot_and_loses_nothing(client, world, api, app, platforms, clock):
+    bot, url = platforms.bot("dingtalk", "b0b0" * 12, DING_SECRET)
+    channel = add_channel(client, world, "dingtalk", url, DING_SECRET)
+    clock.move_to(utcnow(), tick=False)
+    now = utcnow().timestamp()
+    bot.messages.extend({"at": now, "from": "another system"} for _ in range(20))  # someone else used the minute
+    for n in range(3):
+        overdue(app, world, f"ZG-000000-{n:04d}")
+    assert send(app) == 0
+    history = deliveries(client, world, channel["id"])
+    assert history[-1]["last_error"] == "钉钉 130101: send too fast, exceed 20 times per minute"
+    listed = api.get("/channels").get_json()[0]
+    assert listed["paused_until"] is not None  # DingTalk blocks the bot for 10 minutes
+    clock.shift(timedelta(minutes=5))
+    assert send(app) == 0 and len(bot.requests) == 1
+    clock.shift(timedelta(minutes=5, seconds=1))
+    assert send(app) == 3
+    assert [d["status"] for d in deliveries(client, world, channel["id"])] == ["sent"] * 3
+
+
+def test_a_wrong_secret_fails_with_the_platforms_words_and_the_others_still_go(client, world, api, app, platforms,
+                                                                              clock):
+    clock.move_to(utcnow(), tick=False)
+    made = {}
+    for kind, key, secret in BOTS:
+        bot, url = platforms.bot(kind, key, secret)
+        made[kind] = (bot, add_channel(client, world, kind, url, "SECwrong0123456789" if secret else None))
+    api.veto()
+    assert send(app) == 1
+    errors = {kind: deliveries(client, world, channel["id"])[0] for kind, (_, channel) in made.items()}
+    assert errors["wecom"]["status"] == "sent"
+    assert errors["dingtalk"]["status"] == "failed"
+    assert errors["dingtalk"]["last_error"].startswith("钉钉 310000: sign not match")
+    assert errors["feishu"]["last_error"] == ("飞书 19021: sign match fail or timestamp is not within one hour "
+                                              "from current time")
+    assert errors["feishu"]["next_attempt_at"] is None  # retrying cannot fix a secret
+    clock.shift(timedelta(hours=3))
+    assert send(app) == 0
+    assert [len(bot.requests) for bot, _ in made.values()] == [1, 1, 1]
+
+
+@pytest.mark.time_machine("2026-11-27T17:59:00+08:00")
+def test_the_daily_digest_goes_once_at_its_hour(client, world, api, app, bots, clock):
+    from scoring.scheduler.jobs import queue_digests
+
+    api.post(section="LJ-01", points=1.5)
+    api.post(section="LJ-01", points=1)
+    api.post(section="LJ-02", who="sup2", kind="bonus", criterion="safety", item=None, points=1)
+    with app.app_context():
+        assert queue_digests() == []  # DIGEST_TIME defaults to 18:00
+        clock.move_to("2026-11-27T18:00:00+08:00", tick=False)
+        assert queue_digests() == [f"{world.cid}:2026-11-27"]
+        assert queue_digests() == []
+        db.session.commit()
+    send(app)
+    digest = text_of("wecom", bots["wecom"]["bot"].messages[0])
+    assert digest.splitlines()[0] == "### 市大外环五比五赛 日报 11月27日"
+    assert "今日录入 3 条：扣分 2 条，加分 1 条" in digest
+    assert "LJ-01 一标段：2 条，共 2.5 分" in digest and "LJ-02 二标段：" not in digest
+    assert "2026年11月暂列第一：LJ-02 二标段 101分" in digest
