@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from datetime import timedelta
 
 import pytest
@@ -250,7 +251,7 @@ def test_thirty_events_in_a_minute_are_spread_over_two_minutes_none_lost(client,
     add_channel(client, world, "dingtalk", url, DING_SECRET)
     start = clock.move_to(utcnow(), tick=False) or utcnow()
     queued = 0
-    for step in range(0, 151, 2):  # the scheduler's job every 2 s for 2½ minutes; an event every 2 s at first
+    for _ in range(0, 151, 2):  # the scheduler's job every 2 s for 2½ minutes; an event every 2 s at first
         if queued < 30:
             queued += overdue(app, world, f"ZG-000000-{queued:04d}")
         send(app)
@@ -323,3 +324,38 @@ def test_the_daily_digest_goes_once_at_its_hour(client, world, api, app, bots, c
     assert "今日录入 3 条：扣分 2 条，加分 1 条" in digest
     assert "LJ-01 一标段：2 条，共 2.5 分" in digest and "LJ-02 二标段：" not in digest
     assert "2026年11月暂列第一：LJ-02 二标段 101分" in digest
+
+
+def test_two_scheduler_processes_send_each_event_once_per_channel(client, world, api, app, bots, months,
+                                                                  database_url, tmp_path):
+    """The month before last closes by itself (in a scheduler), a veto is imposed and revoked, notices go
+    overdue, the digest is due: two real scheduler processes, on the real clock, race for all of it."""
+    from test_scheduler import start_scheduler, stop_schedulers
+
+    api.post(month=months.ago(2), section="LJ-03", who="sup2", points=1)
+    veto = api.veto(section="LJ-02")
+    api.revoke(veto["id"])
+    overdue(app, world, "ZG-000000-0001", "ZG-000000-0002")
+    logs = [tmp_path / "scheduler-a.log", tmp_path / "scheduler-b.log"]
+    processes = [start_scheduler(database_url, log, DIGEST_TIME="00:00", PUBLIC_URL="https://scoring.example.org")
+                 for log in logs]
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and any(len(c["bot"].messages) < 5 for c in bots.values()):
+            assert all(p.poll() is None for p in processes), [log.read_text()[-2000:] for log in logs]
+            time.sleep(0.5)
+        time.sleep(3)  # a few more rounds of every job in both processes
+    finally:
+        codes = stop_schedulers(processes)
+    assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
+    for kind, channel in bots.items():
+        titles = sorted(text_of(kind, m).splitlines()[0] for m in channel["bot"].messages)
+        assert len(titles) == 5 and len(channel["bot"].requests) == 5, (kind, titles)
+        history = deliveries(client, world, channel["id"])
+        assert sorted(d["event"] for d in history) == ["daily_digest", "month_closed", "notice_overdue", "veto", "veto"]
+        assert {(d["status"], d["attempts"]) for d in history} == {("sent", 1)}
+    for log in logs:  # what the schedulers logged names the bots masked, never their keys
+        text = log.read_text()
+        for _kind, key, secret in BOTS:
+            assert key not in text and (secret is None or secret not in text)
+    assert "key=****5aaa" in "".join(log.read_text() for log in logs)
