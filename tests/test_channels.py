@@ -184,6 +184,8 @@ def test_each_event_reaches_each_platform_once_in_its_own_format_signed(client, 
             assert len(text.encode()) <= 2048, text  # a phone screen, and under WeCom's text limit
             assert "https://scoring.example.org/wubi/app/#/" in text
         imposed_last, closed, imposed, revoked, notices, digest = texts
+        # The competition's name heads every message: a DingTalk bot secured by the keyword 五比五赛 takes them all.
+        assert all(t.splitlines()[0].removeprefix("### ").startswith("市大外环五比五赛") for t in texts), texts
         assert f"{int(months.last[5:])}月评比结果" in closed.splitlines()[0]
         assert "流动红旗：LJ-02 二标段（99分）" in closed
         # The numbers are the board's, as every reader sees them.

@@ -69,11 +69,18 @@ def month_closed(competition: Competition, key: str, edition: int) -> Message:
     return Message(title, lines, link("boards"))
 
 
+def _competition_name(competition_id: int) -> str:
+    return db.session.get(Competition, competition_id).name
+
+
 def veto_imposed(veto) -> Message:
+    """Every title starts with the competition's name: a DingTalk bot secured by a keyword (say 五比五赛)
+    finds it in every message."""
     subject = f"{veto.section.code} {veto.section.name}"
     if veto.team is not None:
         subject += f" / {veto.team.code} {veto.team.name}"
-    return Message(f"一票否决：{veto.section.code}（{month_label(veto.period)}）", [
+    name = _competition_name(veto.competition_id)
+    return Message(f"{name} 一票否决：{veto.section.code}（{month_label(veto.period)}）", [
         f"对象：{subject}",
         f"原因：{veto.reason}",
         f"决定：{veto.created_by.username}",
@@ -83,7 +90,8 @@ def veto_imposed(veto) -> Message:
 
 def veto_revoked(veto) -> Message:
     revocation = veto.revocation
-    return Message(f"撤销一票否决：{veto.section.code}（{month_label(veto.period)}）", [
+    name = _competition_name(veto.competition_id)
+    return Message(f"{name} 撤销一票否决：{veto.section.code}（{month_label(veto.period)}）", [
         f"对象：{veto.section.code} {veto.section.name}" + (f" / {veto.team.code}" if veto.team else ""),
         f"原否决原因：{veto.reason}",
         f"撤销原因：{revocation.reason}",
@@ -92,12 +100,12 @@ def veto_revoked(veto) -> Message:
     ], link("boards"))
 
 
-def notices_overdue(notices: list[dict]) -> Message:
+def notices_overdue(competition_id: int, notices: list[dict]) -> Message:
     """`notices`: [{"number", "section", "section_name"?, "days_late"}] of the notices that just went overdue."""
     lines = [f"{n['number']} {n['section']}{(' ' + n['section_name']) if n.get('section_name') else ''}"
              f" 逾期{n['days_late']}天" for n in sorted(notices, key=lambda n: n["number"])]
-    return Message(f"整改通知单逾期：{len(notices)} 份", [*_capped(lines, "份"), "请相关标段尽快整改回复。"],
-                   link("notices"))
+    return Message(f"{_competition_name(competition_id)} 整改通知单逾期：{len(notices)} 份",
+                   [*_capped(lines, "份"), "请相关标段尽快整改回复。"], link("notices"))
 
 
 def daily_digest(competition: Competition, day: date, new_notices: int | None = None) -> Message:

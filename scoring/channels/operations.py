@@ -118,7 +118,8 @@ def notices_overdue(competition_id: int, notices: list[dict]) -> int:
         return 0
     numbers = ",".join(sorted(n["number"] for n in notices))
     key = numbers if len(numbers) <= 90 else sha256(numbers.encode()).hexdigest()[:32]
-    return enqueue(competition_id, "notice_overdue", key, build=lambda: messages.notices_overdue(notices))
+    return enqueue(competition_id, "notice_overdue", key,
+                   build=lambda: messages.notices_overdue(competition_id, notices))
 
 
 def daily_digest(competition: Competition, day: date, new_notices: int | None = None) -> int:
