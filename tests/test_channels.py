@@ -361,3 +361,30 @@ def test_two_scheduler_processes_send_each_event_once_per_channel(client, world,
         for _kind, key, secret in BOTS:
             assert key not in text and (secret is None or secret not in text)
     assert "key=****5aaa" in "".join(log.read_text() for log in logs)
+
+
+def test_a_long_message_is_cut_to_what_the_platform_takes(client, world, api, app, bots):
+    long_name = "某某高速公路改扩建工程第一合同段" * 12  # a 200-character section name
+    with app.app_context():
+        channels.notices_overdue(world.cid, [{"number": f"ZG-000000-{n:04d}", "section": "LJ-01",
+                                              "section_name": long_name, "days_late": n} for n in range(40)])
+        db.session.commit()
+    assert send(app) == 3  # WeCom takes 4,096 bytes of markdown: the bot accepted it
+    text = text_of("wecom", bots["wecom"]["bot"].messages[0])
+    assert len(text.encode()) <= 4096 and "整改通知单逾期：40 份" in text and "其余略" in text
+
+
+def test_a_message_interrupted_while_sending_is_not_sent_twice(client, world, api, app, bots, clock):
+    clock.move_to(utcnow(), tick=False)
+    api.veto()
+    with app.app_context():  # a scheduler claims the message, then dies before it records the answer
+        claimed = outbox.claim(bots["wecom"]["raw_url"], utcnow())
+        assert [m.event_key for m in claimed] == ["veto:1:imposed"]
+    clock.shift(timedelta(minutes=5))
+    assert send(app) == 2  # the other two bots; the claimed one waits for its owner
+    assert deliveries(client, world, bots["wecom"]["id"])[0]["status"] == "queued"
+    clock.shift(timedelta(minutes=11))
+    assert send(app) == 0
+    (wecom,) = deliveries(client, world, bots["wecom"]["id"])
+    assert wecom["status"] == "failed" and wecom["last_error"].startswith("interrupted while sending")
+    assert bots["wecom"]["bot"].messages == []

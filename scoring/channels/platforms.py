@@ -64,7 +64,18 @@ class Platform:
         return [key] if key else []
 
     # -- the message -------------------------------------------------------------------------------
+    limit = 4000  # bytes of JSON the platform takes (WeCom: 4,096 of markdown), with room to spare
+
     def render(self, message: Message) -> dict:
+        """The platform's JSON; lines are dropped from the end (and said so) until it fits the limit."""
+        lines = list(message.lines)
+        while True:
+            body = self.format(Message(message.title, lines, message.link))
+            if len(json.dumps(body, ensure_ascii=False).encode()) <= self.limit or not lines:
+                return body
+            lines = [*lines[:-2], "……（过长，其余略）"] if len(lines) > 1 else []
+
+    def format(self, message: Message) -> dict:
         raise NotImplementedError
 
     def sign(self, url: str, body: dict, secret: str | None, now: datetime) -> tuple[str, dict]:
@@ -108,7 +119,7 @@ class WeCom(Platform):
     rate_limited = {45009: timedelta(minutes=1)}
     permanent = frozenset({93000, 93008})  # invalid webhook url; bot not in the group any more
 
-    def render(self, message: Message) -> dict:
+    def format(self, message: Message) -> dict:
         return {"msgtype": "markdown", "markdown": {"content": _markdown(message)}}
 
 
@@ -119,7 +130,7 @@ class DingTalk(Platform):
     rate_limited = {130101: timedelta(minutes=10), 410100: timedelta(minutes=10)}
     permanent = frozenset({310000, 300001, 400101, 400102})  # sign/keyword/ip; token unknown; bot gone
 
-    def render(self, message: Message) -> dict:
+    def format(self, message: Message) -> dict:
         return {"msgtype": "markdown", "markdown": {"title": message.title, "text": _markdown(message)}}
 
     def sign(self, url: str, body: dict, secret: str | None, now: datetime) -> tuple[str, dict]:
@@ -142,7 +153,9 @@ class Feishu(Platform):
         match = self.hook.search(urlsplit(url).path)
         return match.group(1) if match else None
 
-    def render(self, message: Message) -> dict:
+    limit = 18 * 1024  # Feishu: a body of at most 20 KB
+
+    def format(self, message: Message) -> dict:
         # A post has no markdown: the bold marks of the other two platforms go.
         rows = [[{"tag": "text", "text": line.replace("**", "")}] for line in message.lines]
         if message.link:

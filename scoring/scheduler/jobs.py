@@ -13,6 +13,8 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..channels import outbox
+from ..channels.operations import daily_digest
 from ..clock import utcnow
 from ..competitions.models import Competition
 from ..extensions import db, upsert_insert
@@ -82,18 +84,22 @@ def close_due_periods(now: datetime | None = None) -> list[str]:
     return closed
 
 
-def take_daily_snapshots(now: datetime | None = None) -> list[str]:
-    """Once a day, after SNAPSHOT_TIME local time, store every open month's standings."""
-    now = now or utcnow()
-    taken = []
+def once_a_day(job: str, setting: str, now: datetime):
+    """(competition, its today) for each competition whose day has passed the time of day `setting` in
+    its zone, and whose (job, day) this transaction claims: once a day, whatever the number of schedulers."""
     for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
         tz = ZoneInfo(competition.timezone)
         today = now.astimezone(tz).date()
-        if now < _at(today, current_app.config["SNAPSHOT_TIME"], tz):
-            continue
-        if claim("snapshot", f"{competition.id}:{today.isoformat()}"):
-            rows = take_daily_snapshot(competition, today)
-            taken.append(f"{competition.id}:{today.isoformat()}:{rows}")
+        if now >= _at(today, current_app.config[setting], tz) and claim(job, f"{competition.id}:{today.isoformat()}"):
+            yield competition, today
+
+
+def take_daily_snapshots(now: datetime | None = None) -> list[str]:
+    """Once a day, after SNAPSHOT_TIME local time, store every open month's standings."""
+    taken = []
+    for competition, today in once_a_day("snapshot", "SNAPSHOT_TIME", now or utcnow()):
+        rows = take_daily_snapshot(competition, today)
+        taken.append(f"{competition.id}:{today.isoformat()}:{rows}")
     return taken
 
 
@@ -121,23 +127,15 @@ def send_mail(now: datetime | None = None) -> int:
 
 def queue_digests(now: datetime | None = None) -> list[str]:
     """Once a day, after DIGEST_TIME in the competition's zone: the day's digest to its group bots."""
-    from ..channels.operations import daily_digest
-
-    now = now or utcnow()
     queued = []
-    for competition in db.session.scalars(select(Competition).order_by(Competition.id)).all():
-        tz = ZoneInfo(competition.timezone)
-        today = now.astimezone(tz).date()
-        if now >= _at(today, current_app.config["DIGEST_TIME"], tz) and claim("digest", f"{competition.id}:{today}"):
-            daily_digest(competition, today)
-            queued.append(f"{competition.id}:{today.isoformat()}")
+    for competition, today in once_a_day("digest", "DIGEST_TIME", now or utcnow()):
+        daily_digest(competition, today)
+        queued.append(f"{competition.id}:{today.isoformat()}")
     return queued
 
 
 def send_channels(now: datetime | None = None) -> int:
     """Send the queued group-bot messages (see channels.outbox)."""
-    from ..channels import outbox
-
     return outbox.send_due(now or utcnow())
 
 
