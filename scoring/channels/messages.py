@@ -112,7 +112,6 @@ def daily_digest(competition: Competition, day: date, new_notices: int | None = 
     """The day's postings (received that day, the competition's zone), each section's posted deductions,
     the day's new notices when there is such a count, and the running month's leader."""
     from ..entries.models import Entry
-    from ..periods.operations import current_key
     from ..standings.operations import board_rows
 
     tz = ZoneInfo(competition.timezone)
@@ -135,7 +134,7 @@ def daily_digest(competition: Competition, day: date, new_notices: int | None = 
                           for code, name, n, total in per_section])
     if new_notices is not None:
         lines.append(f"新开整改通知单：{new_notices} 份")
-    key = current_key(competition, end - timedelta(seconds=1))
+    key = f"{day:%Y-%m}"  # the day's month on the competition's calendar
     leaders = [row for row in board_rows(competition, "sections", key) if row.rank == 1]
     if leaders:
         lines.append(f"{month_label(key)}暂列第一："

@@ -20,7 +20,7 @@ import json
 import re
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 import requests
 
@@ -193,7 +193,7 @@ def scrub(text: str | None, kind: str, url: str, secret: str | None) -> str | No
     if text is None:
         return None
     for key in [*PLATFORMS[kind].keys(url), *([secret] if secret else [])]:
-        text = text.replace(key, mask(key))
+        text = text.replace(key, mask(key)).replace(quote(key, safe=""), mask(key))
     return re.sub(r"(sign=)[^&\s\"')]+", r"\1****", text)
 
 
