@@ -12,7 +12,10 @@ from flask import current_app
 from sqlalchemy import func, select
 
 from ..competitions.models import Competition, Section
+from ..entries.models import Entry
 from ..extensions import db
+from ..month import Month
+from ..standings.operations import board_rows
 from .platforms import Message
 
 TOP = 3
@@ -27,7 +30,8 @@ def points(value: Decimal | None) -> str:
 
 
 def month_label(key: str) -> str:
-    return f"{int(key[:4])}年{int(key[5:])}月"
+    month = Month(key)
+    return f"{month.year}年{month.month}月"
 
 
 def link(page: str) -> str | None:
@@ -42,8 +46,6 @@ def _capped(lines: list[str], what: str = "项") -> list[str]:
 
 
 def month_closed(competition: Competition, key: str, edition: int) -> Message:
-    from ..standings.operations import board_rows
-
     sections = board_rows(competition, "sections", key)
     teams = board_rows(competition, "teams", key)
     firsts = [row for row in sections if row.rank == 1]
@@ -111,9 +113,6 @@ def notices_overdue(competition_id: int, notices: list[dict]) -> Message:
 def daily_digest(competition: Competition, day: date, new_notices: int | None = None) -> Message:
     """The day's postings (received that day, the competition's zone), each section's posted deductions,
     the day's new notices when there is such a count, and the running month's leader."""
-    from ..entries.models import Entry
-    from ..standings.operations import board_rows
-
     tz = ZoneInfo(competition.timezone)
     start = datetime.combine(day, time(0), tz)
     end = start + timedelta(days=1)
@@ -134,7 +133,7 @@ def daily_digest(competition: Competition, day: date, new_notices: int | None = 
                           for code, name, n, total in per_section])
     if new_notices is not None:
         lines.append(f"新开整改通知单：{new_notices} 份")
-    key = f"{day:%Y-%m}"  # the day's month on the competition's calendar
+    key = Month.at(day)  # the day's month on the competition's calendar
     leaders = [row for row in board_rows(competition, "sections", key) if row.rank == 1]
     if leaders:
         lines.append(f"{month_label(key)}暂列第一："

@@ -10,11 +10,12 @@ from hashlib import sha256
 
 from sqlalchemy import func, select, update
 
-from ..api import Problem
 from ..audit.operations import record
 from ..clock import utcnow
 from ..competitions.models import Competition
+from ..errors import Problem
 from ..extensions import db, upsert_insert
+from ..periods.models import PeriodEvent
 from . import messages
 from .models import EVENTS, Channel, ChannelMessage
 from .platforms import PLATFORMS, Message, mask, mask_url
@@ -95,8 +96,6 @@ def enqueue(competition_id: int, event: str, key: str, message: Message | None =
 
 def month_closed(competition: Competition, key: str, period_id: int) -> int:
     """Called by `periods.operations.close_period` once the month's snapshot is stored."""
-    from ..periods.models import PeriodEvent
-
     edition = db.session.scalar(select(func.count()).select_from(PeriodEvent)
                                 .where(PeriodEvent.period_id == period_id, PeriodEvent.action == "close"))
     return enqueue(competition.id, "month_closed", f"{key}:{edition}",
