@@ -4,7 +4,6 @@ from sqlalchemy import select
 from ..api import PageArgs, paginate
 from ..auth.access import roles
 from ..competitions.operations import get_competition
-from ..extensions import db
 from .models import Channel, ChannelMessage
 from .operations import create_channel, get_channel, remove_channel
 from .schemas import ChannelIn, ChannelOut, DeliveryFilter, MessageOut
@@ -20,7 +19,6 @@ blp = Blueprint("channels", __name__, url_prefix="/api/v1/competitions/<int:cid>
 def post_channel(data, cid):
     """Add a group bot. The URL is stored as given and shown masked from now on."""
     channel = create_channel(get_competition(cid), data)
-    db.session.commit()
     return channel
 
 
@@ -40,7 +38,6 @@ def list_channels(args, cid):
 def delete_channel(cid, channel_id):
     """Stop a channel; what it was sent stays on record."""
     remove_channel(get_channel(cid, channel_id))
-    db.session.commit()
 
 
 @blp.get("/channels/<int:channel_id>/deliveries")
