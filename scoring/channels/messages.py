@@ -15,6 +15,7 @@ from ..competitions.models import Competition, Section
 from ..entries.models import Entry
 from ..extensions import db
 from ..month import Month
+from ..periods.models import Period
 from ..standings.operations import board_rows
 from .platforms import Message
 
@@ -48,10 +49,13 @@ def _capped(lines: list[str], what: str = "项") -> list[str]:
 def month_closed(competition: Competition, key: str, edition: int) -> Message:
     sections = board_rows(competition, "sections", key)
     teams = board_rows(competition, "teams", key)
+    holder = db.session.scalar(select(Section.code).join(Period, Period.flag_section_id == Section.id)
+                               .where(Period.competition_id == competition.id, Period.key == key))
     firsts = [row for row in sections if row.rank == 1]
-    if len(firsts) == 1:
-        flag = f"🚩 流动红旗：{firsts[0].code} {firsts[0].name}（{points(firsts[0].total)}分）"
-    elif firsts:
+    if holder is not None:  # the flag as the close awarded it
+        row = next(row for row in sections if row.code == holder)
+        flag = f"🚩 流动红旗：{row.code} {row.name}（{points(row.total)}分）"
+    elif len(firsts) > 1:
         flag = "🚩 流动红旗：" + "、".join(r.code for r in firsts) + " 并列第一，由竞赛办公室决定"
     else:
         flag = "🚩 流动红旗：本月无参评标段"
