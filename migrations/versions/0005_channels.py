@@ -1,7 +1,7 @@
 """channels: group bots (WeCom, DingTalk, Feishu), their outbox and the requests made to them
 
 Revision ID: 0005_channels
-Revises: 0002_photos
+Revises: 0003_people
 Create Date: 2026-11-28 17:58:25.288419
 
 Written by autogenerate and checked line by line.
@@ -14,7 +14,7 @@ import scoring.types
 
 # revision identifiers, used by Alembic.
 revision = '0005_channels'
-down_revision = '0002_photos'
+down_revision = '0003_people'
 branch_labels = None
 depends_on = None
 
