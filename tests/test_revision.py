@@ -61,6 +61,8 @@ OTHER_ROUTES = {
     ("POST", "/api/v1/users/<int:user_id>/password"): "passwords and tokens",
     ("POST", "/api/v1/auth/password"): "passwords and tokens",
     ("POST", "/api/v1/competitions/<int:cid>/photos"): "photos, which an entry names when it is posted",
+    ("POST", "/api/v1/competitions/<int:cid>/channels"): "group bots",
+    ("DELETE", "/api/v1/competitions/<int:cid>/channels/<int:channel_id>"): "group bots",
 }
 BOARD_COMMANDS = {"tallies rebuild", "tallies check", "restore", "demo", "scheduler"}
 OTHER_COMMANDS = {
