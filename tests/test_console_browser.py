@@ -216,6 +216,27 @@ def test_the_office_runs_a_competition_from_nothing(open_app, office, months):
     confirm(page)
     expect(page.locator(f"tr[data-period='{months.last}'] [data-test=flag]")).to_have_text("🚩 LJ-02 二标段")
 
+    # the month's mail: a recipient, the deliveries with their last error, the failed one sent again
+    tab(page, "mail")
+    page.fill("[data-test=r-email]", "director@example.org")
+    page.fill("[data-test=r-name]", "指挥部")
+    page.click("[data-test=r-add]")
+    expect(page.locator("tr[data-recipient='director@example.org']")).to_be_visible()
+    page.click("[data-test=send]")
+    delivery = page.locator("tr[data-email='director@example.org']")
+    expect(delivery).to_have_attribute("data-status", "queued")
+    from scoring.reports.models import Delivery
+
+    with app.app_context():  # what the scheduler's mail job leaves after a refusal (no SMTP server here)
+        db.session.execute(Delivery.__table__.update().values(status="failed", attempts=1,
+                                                               last_error="550 mailbox unavailable"))
+        db.session.commit()
+    page.click("[data-test=refresh]")
+    expect(delivery).to_contain_text("550 mailbox unavailable")
+    page.click("[data-test=resend]")
+    confirm(page)
+    expect(delivery).to_have_attribute("data-status", "queued")
+
     # a veto of this month and its revocation, each with the board before and after
     tab(page, "vetoes")
     page.select_option("[data-test=veto-period]", months.this)
@@ -228,6 +249,13 @@ def test_the_office_runs_a_competition_from_nothing(open_app, office, months):
     confirm(page, "复核后不属于一般事故")
     expect(page.locator("[data-test=after] tr[data-code=LJ-01]")).not_to_contain_text("一票否决")
     expect(page.locator("tr[data-veto]")).to_contain_text("已撤销：复核后不属于一般事故")
+
+    # on a laptop and on a portrait tablet, no screen is wider than the window (tables scroll inside)
+    for width, height in ((1366, 768), (800, 1280)):
+        page.set_viewport_size({"width": width, "height": height})
+        for screen in ("setup", "people", "months", "vetoes", "entries", "audit", "mail", "leaders"):
+            tab(page, screen)
+            assert page.evaluate("document.documentElement.scrollWidth") <= width, (screen, width)
 
     # tonight's snapshot, then a leader sees the chart over the two months
     snapshot(app, cid, utcnow().astimezone(SHANGHAI).date())

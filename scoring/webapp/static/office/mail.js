@@ -33,6 +33,7 @@ export default function mount(container, params) {
           h("td", null, h("span", { class: ["status-tag", d.status] }, STATUS[d.status] || d.status)), h("td", { class: "n" }, d.attempts),
           h("td", null, d.last_error || ""), h("td", null, d.sent_at ? new Date(d.sent_at).toLocaleString("zh-CN", { timeZone: c.tz }) : "—")))),
         h("div", { class: "toolbar" },
+          button("刷新", (e) => act(e.currentTarget, showDeliveries), "secondary small", { "data-test": "refresh" }),
           button("发送给尚未发送的收件人", (e) => act(e.currentTarget, () => api.post(`${base}/reports/${period.value}/send`, {}), "已排队").then(showDeliveries), "secondary small", { "data-test": "send" }),
           failed ? button(`重发失败的 ${failed} 封`, async (e) => {
             const ok = await modal({ title: "重发失败的邮件？", body: h("p", null, "只重发状态为「失败」的收件人；已发送的不会重复收到。"), confirm: "重发" });
