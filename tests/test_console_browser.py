@@ -266,7 +266,14 @@ def test_the_office_runs_a_competition_from_nothing(open_app, office, months):
     chart = leader.locator("[data-test=chart]")
     expect(chart).to_have_attribute("data-points", "2")
     expect(leader.locator(".chart polyline.total-line")).not_to_have_count(0)
-    expect(leader.locator(f"tr[data-period='{months.last}']")).to_contain_text("🚩 二标段")
+    closed = leader.locator(f"tr[data-period='{months.last}']")
+    expect(closed).to_contain_text("🚩 二标段")
+    closed.locator("[data-test=month-board]").click()
+    expect(leader.locator(".month-board tr[data-code=LJ-02]")).to_contain_text("99")
+    with leader.expect_download() as download:
+        closed.locator(f"[data-download='月报-{months.last}.html']").click()
+    report = download.value.path().read_text(encoding="utf-8")
+    assert "外环二期五比五赛" in report and "二标段" in report
 
 
 def test_a_leader_reaches_no_office_screen_and_no_office_api(open_app, office):

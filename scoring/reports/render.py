@@ -104,7 +104,7 @@ def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]
     series = []
     for subject in history(competition, "sections", start, end)["subjects"]:
         points = [p for p in subject["history"] if p["period"] == period]
-        if points:
+        if any(p["total"] is not None for p in points):  # a section never assessed that month has no line
             series.append({"code": subject["code"], "name": subject["name"], "points": points})
     totals = [p["total"] for s in series for p in s["points"] if p["total"] is not None]
     days = sorted({p["day"] for s in series for p in s["points"]})

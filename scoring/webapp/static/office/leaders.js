@@ -1,7 +1,7 @@
 // The leaders' view: a section's (or team's) rank and total over the months as an SVG chart drawn here from
 // the daily snapshots (GET …/leaderboard/history), the year board, and each month's report and exports.
 
-import { act, api, board, button, downloadButton, explain, field, frame, h, load, months, noCompetition, periodLabel, select } from "./ui.js";
+import { act, api, board, button, downloadButton, explain, field, frame, h, leaderboard, load, months, noCompetition, periodLabel, select } from "./ui.js";
 import { localValue } from "../js/zone.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -109,10 +109,15 @@ export default function mount(container) {
 
     const list = await months(c.cid, c.month);
     const base = `/competitions/${c.cid}`;
+    const monthBoard = h("div", { class: "month-board" });
     const monthRows = list.map((p) => h("tr", { "data-period": p.key },
       h("td", null, periodLabel(p.key)), h("td", null, p.status === "closed" ? "已结账" : "进行中"),
       h("td", null, p.flag ? `🚩 ${p.flag.name}` : "—"),
       h("td", { class: "links" },
+        button("榜单", () => act(null, async () => {
+          monthBoard.replaceChildren(h("h4", null, `${periodLabel(p.key)} 标段榜`), board(await leaderboard(c.cid, p.key)),
+            h("h4", null, `${periodLabel(p.key)} 党员突击队榜`), board(await leaderboard(c.cid, p.key, "teams")));
+        }), "secondary small", { "data-test": "month-board" }),
         downloadButton("月报 HTML", `${base}/reports/${p.key}?format=html`, `月报-${p.key}.html`),
         downloadButton("月报 Excel", `${base}/reports/${p.key}?format=xlsx`, `月报-${p.key}.xlsx`),
         downloadButton("记录 CSV", `${base}/exports/entries.csv?period=${p.key}`, `记录-${p.key}.csv`),
@@ -124,7 +129,7 @@ export default function mount(container) {
       h("h3", null, "年度榜（已结账月份的平均分）"),
       h("div", { class: "toolbar" }, field("年份", yearPick)), yearBox,
       h("h3", null, "月报与导出"),
-      h("table", { class: "grid" }, h("tbody", null, monthRows)),
+      h("table", { class: "grid" }, h("tbody", null, monthRows)), monthBoard,
       h("p", { class: "hint" }, "文件用您的登录下载，不经任何外部网站。"),
       button("刷新", () => { fetchHistory(); drawYear(); }));
     await Promise.all([fetchHistory(), drawYear()]);
