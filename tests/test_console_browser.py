@@ -18,6 +18,7 @@ from scoring.clock import utcnow
 from scoring.extensions import db
 
 pytestmark = pytest.mark.browser
+expect.set_options(timeout=15_000)  # the console re-renders after each answer; a loaded CI machine is slow
 
 PASSWORDS = {"office": "office-pass-2026", "leader": "leader-pass-2026", "jianli": "jianli-pass-2026"}
 DOCS = ROOT / "docs"

@@ -268,7 +268,7 @@ def test_the_api_resends_only_the_failed_deliveries_when_asked(client, world, ap
     assert r.status_code == 202 and {d["email"]: d["status"] for d in r.get_json()}["lj01@example.org"] == "queued"
     assert run_mail(app) == 1
     assert len(smtp.sink.to("lj01@example.org")) == 1 and len(smtp.sink.to("director@example.org")) == 1
-    assert api.audit("?action=report.queued")[-1]["detail"] == {"new_deliveries": 0, "requeued": 1}
+    assert api.audit("?action=report.queued")[-1]["detail"]["requeued"] == 1
     api.problem(client.post(send, json={"resend_failed": "ja"}, headers=world.headers()), 422, "resend_failed")
 
 
