@@ -12,6 +12,7 @@ from datetime import date
 import pytest
 import requests
 from conftest import ROOT, SHANGHAI, LiveServer, empty_tables
+from photo_support import photo
 from playwright.sync_api import expect
 
 from scoring import create_app
@@ -187,13 +188,17 @@ def test_the_office_runs_a_competition_from_nothing(open_app, office, months, tm
     # the supervisor posts (last month: two findings, one of them a mistake; this month: one)
     sup = {"Authorization": f"Bearer {token(server, 'jianli')}"}
     cid = int(url.split("/wall/")[1].split("?")[0])
+    shot = requests.post(f"{server.url}/api/v1/competitions/{cid}/photos", data=photo(seed=3), timeout=10,
+                         headers={**sup, "Content-Type": "image/jpeg"})
+    assert shot.status_code == 201, shot.text
     posted = {}
     for key, section, points, month in (("a", "LJ-01", 3, months.last), ("b", "LJ-02", 1, months.last),
                                         ("mistake", "LJ-02", 5, months.last), ("c", "LJ-01", 1, months.this)):
         r = requests.post(f"{server.url}/api/v1/competitions/{cid}/entries", headers=sup, timeout=10, json={
             "client_id": f"00000000-0000-4000-8000-00000000000{len(posted)}", "section": section, "team": None,
             "criterion": "safety", "item": "S1", "kind": "deduction", "points": points,
-            "observed_at": months.observed_at(month), "note": "临边防护缺失"})
+            "observed_at": months.observed_at(month), "note": "临边防护缺失",
+            **({"photos": [shot.json()["id"]]} if key == "a" else {})})
         assert r.status_code == 201, r.text
         posted[key] = r.json()["id"]
 
@@ -202,12 +207,16 @@ def test_the_office_runs_a_competition_from_nothing(open_app, office, months, tm
     # the office voids the mistake with a reason; the audit trail shows it and links back to it
     tab(page, "entries")
     page.select_option("[data-test=f-period]", months.last)
+    page.locator(f"tr[data-entry='{posted['a']}']").click()  # one opened with its photo
+    expect(page.locator(f".entry-detail img[data-photo='{shot.json()['id']}']")).to_be_visible()
     row = page.locator(f"tr[data-entry='{posted['mistake']}']")
     row.click()
     page.click("[data-test=void]")
     confirm(page, "重复记分，作废")
     expect(row).to_contain_text("已作废")
     tab(page, "audit")
+    page.select_option("[data-test=a-action]", "entry.voided")
+    expect(page.locator("tr[data-action]")).to_have_count(1)
     voided = page.locator("tr[data-action='entry.voided']")
     expect(voided).to_contain_text("重复记分，作废")
     voided.locator("[data-test=audit-link]").click()
