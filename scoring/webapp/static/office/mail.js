@@ -1,7 +1,7 @@
 // Mail: the recipients of the monthly report, the deliveries of a month (status, attempts, last error), and
 // sending it again to those whose delivery failed.
 
-import { act, api, button, explain, field, frame, h, load, modal, months, noCompetition, periodLabel, select, table } from "./ui.js";
+import { act, api, button, explain, field, frame, h, load, modal, months, noCompetition, periodLabel, select, table, toast } from "./ui.js";
 
 const STATUS = { queued: "排队中", sent: "已发送", failed: "失败" };
 
@@ -17,7 +17,7 @@ export default function mount(container, params) {
     const name = h("input", { type: "text", "data-test": "r-name" });
     const scope = select([["all", "全部（总报）"], ...c.sections.map((s) => [s.code, `仅 ${s.code} ${s.name}`])], "all", { "data-test": "r-scope" });
     const add = button("添加收件人", async (e) => {
-      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.value.trim())) return act(null, async () => { throw new Error("邮箱地址不正确"); });
+      if (!/^[^@\s]+@[^@\s]+\.[^@\s]+$/.test(email.value.trim())) return toast("邮箱地址不正确", "error");
       if (await act(e.currentTarget, () => api.post(`${base}/recipients`, { email: email.value.trim(), name: name.value.trim() || email.value.trim(), scope: scope.value }), "已添加")) draw();
       return null;
     }, "primary small", { "data-test": "r-add" });

@@ -2,7 +2,7 @@
 // and maximums, bonus caps, the tie-break order), added up as one types and checked against the API's rules
 // before it is sent; sections (their chainage on a strip of the 121 km road) and teams.
 
-import { CRITERIA, act, api, button, choose, explain, field, frame, h, load, select, table } from "./ui.js";
+import { CRITERIA, act, api, button, choose, explain, field, frame, h, load, select, table, toast } from "./ui.js";
 
 const ROAD_KM = 121;
 const CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$/;
@@ -160,7 +160,7 @@ export default function mount(container) {
         section: select(c.sections.map((x) => [x.code, `${x.code} ${x.name}`]), "", { "data-test": "t-section" }) };
       const addTeam = button("添加突击队", async (e) => {
         const v = Object.fromEntries(Object.entries(t).map(([k, el]) => [k, el.value.trim()]));
-        if (!CODE.test(v.code) || !v.name || !v.leader || !v.section) return act(null, () => Promise.reject(new Error("请完整填写：编号（字母数字）、名称、负责人、标段")));
+        if (!CODE.test(v.code) || !v.name || !v.leader || !v.section) return toast("请完整填写：编号（字母、数字）、名称、负责人、标段", "error");
         if (await act(e.currentTarget, () => api.post(`/competitions/${c.cid}/teams`, v), `已添加 ${v.code}`)) draw();
         return null;
       }, "primary small", { "data-test": "t-add" });
