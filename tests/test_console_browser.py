@@ -325,3 +325,28 @@ def test_a_supervisors_tablet_loads_nothing_of_the_console(open_app, office):
     context.close()
     assert loaded and not any("/office/" in url for url in loaded)
     assert any((STATIC / "office").glob("*.js"))
+
+
+@pytest.mark.parametrize("text", ["https://x.cn/wall/1?token=abc",
+                                  "https://wubisai.example.gov.cn/wall/12?token=" + "A1b2C3d4" * 14,
+                                  "市大外环五比五赛 " * 30])
+def test_the_apps_qr_encoder_draws_what_python_qrcode_draws(open_app, text):
+    """Module for module, for every mask, at versions with and without the version blocks, ASCII and UTF-8
+    (OpenCV, which reads the wall's code in the walk-through, misreads some large valid codes)."""
+    import qrcode
+    from qrcode.util import MODE_8BIT_BYTE, QRData
+
+    page = open_app("leader")
+    codes = page.evaluate("async (t) => { const qr = await import('/app/static/office/qr.js');"
+                          " return [null, 0, 1, 2, 3, 4, 5, 6, 7].map((m) => qr.encode(t, m)); }", text)
+    auto, forced = codes[0], codes[1:]
+    reference = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=0)
+    reference.add_data(QRData(text.encode(), mode=MODE_8BIT_BYTE), optimize=0)
+    reference.make(fit=True)
+    assert auto["version"] == reference.version and auto["size"] == 4 * auto["version"] + 17
+    for mask, code in enumerate(forced):
+        reference = qrcode.QRCode(version=auto["version"], error_correction=qrcode.constants.ERROR_CORRECT_M,
+                                  border=0, mask_pattern=mask)
+        reference.add_data(QRData(text.encode(), mode=MODE_8BIT_BYTE), optimize=0)
+        reference.make(fit=False)
+        assert code["modules"] == reference.get_matrix(), (auto["version"], mask)

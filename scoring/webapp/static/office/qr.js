@@ -1,6 +1,7 @@
 // A small QR Code encoder (ISO/IEC 18004) for the wall screen's URL: byte mode, error correction level M,
 // versions 1–40, the mask of lowest penalty. Written for this app after the algorithm of Project Nayuki's
-// "QR Code generator library" (MIT License). tests/test_console_browser.py decodes what it draws with OpenCV.
+// "QR Code generator library" (MIT License). tests/test_console_browser.py checks it module for module against
+// python-qrcode for every mask, and reads the wall's code from a screenshot with OpenCV.
 
 const ECC = [0, 10, 16, 26, 18, 24, 16, 18, 22, 22, 26, 30, 22, 22, 24, 24, 28, 28, 26, 26, 26, 26, 28, 28, 28, 28, 28,
   28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28, 28];
