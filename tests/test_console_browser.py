@@ -178,6 +178,10 @@ def test_the_office_runs_a_competition_from_nothing(open_app, office, months, tm
     page.check("[data-section=LJ-02]")
     page.click("[data-test=u-create]")
     expect(page.locator("tr[data-user=jianli]")).to_contain_text("LJ-01、LJ-02")
+    page.locator("tr[data-user=jianli] [data-test=assign]").click()  # sections reassigned later
+    page.check("dialog[open] [data-assign=LJ-03]")
+    confirm(page)
+    expect(page.locator("tr[data-user=jianli]")).to_contain_text("LJ-01、LJ-02、LJ-03")
     page.click("[data-test=make-wall]")
     url = page.locator("[data-test=wall-url]").inner_text()
     assert url.startswith(f"{server.url}/wall/") and "?token=" in url

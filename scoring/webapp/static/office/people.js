@@ -45,7 +45,15 @@ export default function mount(container) {
       h("td", null, u.username), h("td", null, ROLES[u.role] || u.role),
       h("td", null, (u.sections || []).join("、") || "—"),
       h("td", null, u.active === false ? "已停用" : "在用"),
-      h("td", null, button("吊销令牌", async (ev) => {
+      h("td", { class: "links" }, ["supervisor", "contractor"].includes(u.role) && u.competition === c.cid
+        ? button("分配标段", (ev) => assign(ev.currentTarget, c, u), "secondary small", { "data-test": "assign" }) : null,
+      button(u.active === false ? "启用" : "停用", async (ev) => {
+        const active = u.active === false;
+        const ok = await modal({ title: `${active ? "启用" : "停用"} ${u.username}？`, confirm: active ? "启用" : "停用", danger: !active,
+          body: h("p", null, active ? "恢复该账号，可再用密码登录。" : "离开项目的人：全部令牌立即失效，密码不再可用；其记录和审计保留。") });
+        if (ok && await act(ev.currentTarget, () => api.request("PATCH", `/users/${u.id}`, { json: { active } }), "已保存")) refresh();
+      }, "secondary small", { "data-test": "active" }),
+      button("吊销令牌", async (ev) => {
         const ok = await modal({ title: `吊销 ${u.username} 的全部令牌？`, body: h("p", null, "该用户所有设备立即退出登录，需用密码重新登录；大屏链接会失效。"),
           confirm: "吊销", danger: true });
         if (!ok) return;
@@ -78,6 +86,15 @@ export default function mount(container) {
       table(["用户名", "角色", "标段", "状态", ""], rows));
     return null;
   };
+  async function assign(btn, c, u) {
+    const boxes = c.sections.map((s) => h("label", { class: "check" },
+      h("input", { type: "checkbox", value: s.code, checked: (u.sections || []).includes(s.code), "data-assign": s.code }), `${s.code} ${s.name}`));
+    const ok = await modal({ title: `${u.username} 负责的标段`, body: h("div", { class: "toolbar" }, boxes), confirm: "保存" });
+    if (!ok) return;
+    const sections = boxes.map((b) => b.firstChild).filter((b) => b.checked).map((b) => b.value);
+    if (await act(btn, () => api.request("PATCH", `/users/${u.id}`, { json: { sections } }), "已保存，下次请求起生效")) refresh();
+  }
+
   let kept = null;
   const refresh = async (keepWall) => {
     const wall = keepWall ? body.querySelector(".wall-box") : null;
