@@ -76,6 +76,8 @@ def init_app(app: Flask, api=None) -> None:
     def security_headers(response):
         headers = response.headers
         headers.setdefault("X-Content-Type-Options", "nosniff")
+        if request.method == "OPTIONS" and request.headers.get("Origin") in app.config["CORS_ORIGINS"]:
+            headers.add("Vary", "Origin")  # flask-cors leaves it off a preflight's answer
         headers.setdefault("Referrer-Policy", "no-referrer")
         headers.setdefault("X-Frame-Options", "DENY")
         if request.path.startswith("/api/"):

@@ -166,10 +166,15 @@ def test_overdue_after_the_end_of_the_day_and_penalised_once(app, api, world, cl
     with app.app_context():
         assert run_job("overdue") == []
     assert api.get("/notices?overdue=true").get_json() == []
+    group = api.answer(api.client.post(world.url("/channels"), headers=world.headers(), json={
+        "kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-overdue",
+        "events": ["notice_overdue"]}), 201)
     clock.move_to("2026-11-29T00:00:30+08:00")
     with app.app_context():
         gone = run_job("overdue")
     assert sorted(gone) == sorted([late["number"], waiting["number"]])
+    told = api.get(f"/channels/{group['id']}/deliveries").get_json()  # the group hears of both, in one message
+    assert [d["event_key"] for d in told] == ["notice_overdue:" + ",".join(sorted(gone))]
     overdue = api.get("/notices?overdue=true").get_json()
     assert sorted(n["number"] for n in overdue) == sorted(gone) and all(n["overdue"] for n in overdue)
     penalty = api.get("/entries?status=counted&per_page=500").get_json()
@@ -182,6 +187,7 @@ def test_overdue_after_the_end_of_the_day_and_penalised_once(app, api, world, cl
     assert api.show(late["id"])["steps"][-1]["action"] == "overdue"
     with app.app_context():
         assert run_job("overdue") == []  # once
+    assert len(api.get(f"/channels/{group['id']}/deliveries").get_json()) == 1
     assert len([e for e in api.get("/entries?per_page=500").get_json()
                 if e["client_id"].startswith("overdue:")]) == 2
     api.respond(late["id"])

@@ -28,7 +28,8 @@ def allowed_roles(method: str, path: str) -> set[str]:
         ("POST", r"/notices/\{notice_id\}/responses", {"admin", "contractor"}),
         ("POST", r"/notices/\{notice_id\}/review", {"admin", "supervisor"}),
         ("GET", r"/competitions/\{cid\}/leaderboard(/history)?", READ | {"display"}),
-        ("GET", r"/competitions/\{cid\}/(audit|recipients)", {"admin"}),
+        ("GET", r"/competitions/\{cid\}/(audit|recipients|channels)", {"admin"}),
+        ("GET", r"/competitions/\{cid\}/channels/\{channel_id\}/deliveries", {"admin"}),
         ("GET", r"/competitions/\{cid\}/reports/\{period\}/deliveries", {"admin"}),
         ("GET", r"/users", {"admin"}),
         ("GET", r"/competitions/\{cid\}/(reports/\{period\}|exports/.+)", {"admin", "viewer"}),
@@ -59,6 +60,9 @@ class ValidRequests:
             "email": "a@example.org", "name": "甲"}, headers=api.world.headers()), 201)["id"]
         self.photo_id = self.upload(0)["id"]
         self.notice_id = api.notice()["id"]
+        self.channel_id = api.answer(api.client.post(api.world.url("/channels"), json={
+            "kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-0000", "events": ["veto"]},
+            headers=api.world.headers()), 201)["id"]
         with app.app_context():
             spare = create_user("spare", "viewer")
             db.session.commit()
@@ -151,6 +155,16 @@ class ValidRequests:
                 status, body = 201, {"email": f"{self.unique('r')}@example.org", "name": "乙"}
             case "DELETE", "/competitions/{cid}/recipients/{rid}":
                 status, route = 204, route.replace("{rid}", str(self.recipient_id))
+            case "POST", "/competitions/{cid}/channels":
+                status, body = 201, {"kind": "feishu", "events": ["month_closed"],
+                                     "url": f"https://open.feishu.cn/open-apis/bot/v2/hook/{self.unique('hook-')}"}
+            case "DELETE", "/competitions/{cid}/channels/{channel_id}":  # a channel of its own for each role
+                status, route = 204, route.replace("{channel_id}", str(api.answer(api.client.post(
+                    api.world.url("/channels"), json={"kind": "wecom", "events": ["veto"], "url":
+                    f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={self.unique('k-')}"},
+                    headers=api.world.headers()), 201)["id"]))
+            case "GET", "/competitions/{cid}/channels/{channel_id}/deliveries":
+                status, route = 200, route.replace("{channel_id}", str(self.channel_id))
             case "POST", "/competitions/{cid}/reports/{period}/send":
                 status, route = 202, route.replace("{period}", str(closed))
             case "GET", _ if "{period}" in path:

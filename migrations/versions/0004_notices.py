@@ -2,7 +2,7 @@
 numbers, an entry's rectify_by, a competition's overdue_penalty
 
 Revision ID: 0004_notices
-Revises: 0003_people
+Revises: 0005_channels
 Create Date: 2026-11-28 18:05:55.650757
 
 Written by autogenerate and checked; batch mode for the ALTERs (SQLite).
@@ -15,7 +15,7 @@ import scoring.types
 
 # revision identifiers, used by Alembic.
 revision = '0004_notices'
-down_revision = '0003_people'
+down_revision = '0005_channels'
 branch_labels = None
 depends_on = None
 

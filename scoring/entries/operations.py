@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
@@ -41,6 +42,7 @@ class Outcome:
     status: str  # created | duplicate | conflict | invalid | forbidden
     entry_id: int | None = None
     errors: dict | None = None
+    row: dict | None = None  # a created entry's values as stored, to answer with (see `as_posted`)
 
 
 def period_of(observed_at, timezone: str) -> str:
@@ -152,6 +154,8 @@ class _Rulebook:
             "rectify_by": data["rectify_by"],
             "received_at": self.now,
             "supervisor_id": user.id,
+            "section_code": data["section"],  # for the answer only, like "photos": not a column
+            "team_code": data["team"],
         }
 
 
@@ -219,7 +223,7 @@ def post_entries(competition: Competition, user: User, payloads: list, load) -> 
         cid = row["client_id"]
         if cid in created and cid not in first_seen:
             first_seen.add(cid)
-            outcomes[i] = Outcome(cid, "created", created[cid])
+            outcomes[i] = Outcome(cid, "created", created[cid], row=row)
             continue
         stored_row = rows[cid]
         if cid in created:  # the same id twice in one batch: compare with the one stored
@@ -256,12 +260,16 @@ def _answer_stored_resends(book: _Rulebook, user: User, refused: list[tuple[int,
             outcomes[i] = Outcome(data["client_id"], "duplicate", entry.id)
 
 
+_NOT_COLUMNS = ("photos", "section_code", "team_code")
+
+
 def _insert_new(rows: list[dict]) -> dict[str, int]:
     """INSERT the rows whose client_id is not stored yet; returns client_id -> id of those inserted."""
     # One order for every writer: two batches holding the same ids in different orders would each
     # wait for the other's uncommitted insert, a deadlock on PostgreSQL (tablets resend in any order).
     # Sorted, and without the photos (their own table): columns only.
-    rows = [{k: v for k, v in row.items() if k != "photos"} for row in sorted(rows, key=lambda row: row["client_id"])]
+    rows = [{k: v for k, v in row.items() if k not in _NOT_COLUMNS}
+            for row in sorted(rows, key=lambda row: row["client_id"])]
     table = Entry.__table__
     stmt = (
         upsert_insert(table)
@@ -285,6 +293,16 @@ def _audit_posted(competition_id: int, user: User, rows: list[dict], ids: dict[s
                                           "period": r["period"], "status": r["status"]})
         for r in rows
     ], competition_id=competition_id, actor=user)
+
+
+def as_posted(outcome: Outcome, user: User, competition: Competition) -> SimpleNamespace:
+    """An entry just created, as EntryOut shows it, from the values in hand: nothing is read back."""
+    row = outcome.row
+    return SimpleNamespace(
+        **{k: v for k, v in row.items() if k not in _NOT_COLUMNS}, id=outcome.entry_id, photo_ids=row["photos"],
+        section=SimpleNamespace(code=row["section_code"]),
+        team=SimpleNamespace(code=row["team_code"]) if row["team_code"] else None,
+        supervisor=SimpleNamespace(username=user.username), void=None, competition=competition)
 
 
 def get_entry(entry_id: int) -> Entry:

@@ -11,7 +11,7 @@ from ..errors import Problem
 from ..extensions import db
 from ..fields import ReasonIn
 from .models import Entry
-from .operations import get_entry, post_entries, void_entry
+from .operations import as_posted, get_entry, post_entries, void_entry
 from .schemas import BatchOut, EntryBatchIn, EntryFilter, EntryIn, EntryOut
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1", description="Score postings from the tablets.")
@@ -48,7 +48,9 @@ def post_entry(cid):
                   "invalid": "The entry is invalid.",
                   "forbidden": "You may not post for this section."}[outcome.status]
         raise Problem(_STATUS[outcome.status], detail, outcome.errors)
-    return get_entry(outcome.entry_id), 201 if outcome.status == "created" else 200
+    if outcome.status == "created":
+        return as_posted(outcome, g.user, competition), 201
+    return get_entry(outcome.entry_id), 200
 
 
 @blp.get("/competitions/<int:cid>/entries")

@@ -203,6 +203,8 @@ class Overdue:
     number: str
     competition_id: int
     section: str
+    section_name: str
+    days_late: int
 
 
 def mark_overdue(now: datetime | None = None) -> list[Overdue]:
@@ -225,7 +227,8 @@ def mark_overdue(now: datetime | None = None) -> list[Overdue]:
             _step(notice, "overdue", None, f"逾期未整改（期限 {notice.rectify_by.isoformat()}）")
             record("notice.overdue", competition_id=competition.id, target=f"notice:{notice_id}", actor="scheduler",
                    detail={"number": number, "rectify_by": notice.rectify_by.isoformat()})
-            gone.append(Overdue(notice_id, number, competition.id, notice.section.code))
+            gone.append(Overdue(notice_id, number, competition.id, notice.section.code, notice.section.name,
+                                (cutoff - notice.rectify_by).days))
         if rows:
             bump_revision(competition.id)  # the wall's overdue badges
     return gone

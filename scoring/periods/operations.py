@@ -7,6 +7,7 @@ from __future__ import annotations
 from sqlalchemy import select, update
 
 from ..audit.operations import record
+from ..channels import operations as channels
 from ..clock import utcnow
 from ..competitions.models import Competition, Section
 from ..competitions.operations import bump_revision
@@ -79,12 +80,13 @@ def close_period(competition: Competition, key: str, actor=None) -> tuple[Period
     ])
     period.status = "closed"
     period.closed_at = event.at or utcnow()
-    period.flag_section_id = holder.id if holder else None
+    period.flag_section = holder
     bump_revision(competition.id)
     record("period.closed", competition_id=competition.id, target=f"period:{key}", actor=actor,
            detail={"flag": holder_code, "shared_first": holder_code is None and any(r.rank == 1 for r in sections)})
     queue_reports(competition, key)
     db.session.flush()
+    channels.month_closed(competition, key, period.id)
     return period, True
 
 
@@ -105,7 +107,7 @@ def reopen_period(competition: Competition, key: str, reason: str, actor=None) -
                                actor_id=getattr(actor, "id", None)))
     period.status = "open"
     period.closed_at = None
-    period.flag_section_id = None
+    period.flag_section = None
     bump_revision(competition.id)
     record("period.reopened", competition_id=competition.id, target=f"period:{key}", reason=reason,
            detail={"late_entries_counted": len(late)}, actor=actor)

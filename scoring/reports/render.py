@@ -64,8 +64,8 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
                  shared: dict | None = None) -> Report:
     """The month's report for one scope. `shared` keeps what every scope has in common (the
     boards, the vetoes, the trend) across the reports of one mail run, so 500 recipients cost one
-    set of boards plus one entry list per distinct scope."""
-    shared = {} if shared is None else shared
+    set of boards plus the month's entries, read once."""
+    many, shared = shared is not None, {} if shared is None else shared
     key = ("common", competition.id, period)
     if key not in shared:
         sections = leaderboard(competition, "sections", period)
@@ -78,7 +78,7 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
                        rectification_table(competition, period, notices, sections["rows"]),
                        *_trend(competition, period))
     sections, teams, vetoes, notices, rectification, trend, days = shared[key]
-    counted = period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
+    counted = _counted(competition, period, scope, shared if many else None)
     deductions = sorted((e for e in counted if e.kind == "deduction" and e.points > 0),
                         key=lambda e: (-e.points, e.observed_at, e.id))
     return Report(
@@ -90,13 +90,28 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
     )
 
 
+def _counted(competition: Competition, period: str, scope: Section | None, shared: dict | None) -> list[Entry]:
+    """The month's counted entries within the scope. For the reports of a mail run (`shared`) the
+    month is read once and split by section: one query instead of one per scope."""
+    if shared is None:
+        return period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
+    key = ("entries", competition.id, period)
+    if key not in shared:
+        everything = period_entries(competition, period, counted_only=True)
+        by_section: dict[int | None, list[Entry]] = {None: everything}
+        for entry in everything:  # in the month's order, so each section's list keeps it
+            by_section.setdefault(entry.section_id, []).append(entry)
+        shared[key] = by_section
+    return shared[key].get(scope.id if scope else None, [])
+
+
 def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]]:
     """Each section's daily total over the month, from the daily snapshots, scaled to bar heights."""
     start, end = Month(period).first_day, Month(period).last_day
     series = []
     for subject in history(competition, "sections", start, end)["subjects"]:
         points = [p for p in subject["history"] if p["period"] == period]
-        if points:
+        if any(p["total"] is not None for p in points):  # a section never assessed that month has no line
             series.append({"code": subject["code"], "name": subject["name"], "points": points})
     totals = [p["total"] for s in series for p in s["points"] if p["total"] is not None]
     days = sorted({p["day"] for s in series for p in s["points"]})

@@ -19,6 +19,7 @@ from .schemas import (
     RecipientIn,
     RecipientOut,
     ReportArgs,
+    SendIn,
     StandingsExportArgs,
 )
 
@@ -58,10 +59,13 @@ def delete_recipient(cid, rid):
 
 @blp.post("/reports/<month:period>/send")
 @roles("admin")
+@blp.arguments(SendIn(), required=False)
 @blp.response(202, DeliveryOut(many=True))
-def post_send(cid, period):
-    """Queue the month's report for every recipient: once per recipient, however often asked."""
-    send_report(get_competition(cid), period)
+def post_send(data, cid, period):
+    """Queue the month's report for every recipient: once per recipient, however often asked.
+    `{"resend_failed": true}` also queues the failed deliveries again (after the office has checked them)."""
+    resend = bool((data or {}).get("resend_failed"))
+    send_report(get_competition(cid), period, resend_failed=resend, by="api" if resend else None)
     return _deliveries(cid, period)
 
 
