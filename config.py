@@ -168,6 +168,7 @@ def load(env=None) -> dict:
         "AUTO_CLOSE_TIME": _clock(env, "AUTO_CLOSE_TIME", "00:30"),
         "SNAPSHOT_TIME": _clock(env, "SNAPSHOT_TIME", "23:50"),
         "CHECK_TIME": _clock(env, "CHECK_TIME", "03:00"),
+        "DIGEST_TIME": _clock(env, "DIGEST_TIME", "18:00"),
         "LOG_LEVEL": level,
         "DEFAULT_TIMEZONE": tz,
         "TOKEN_TTL_HOURS": _int(env, "TOKEN_TTL_HOURS", 24 * 30, 1, 24 * 3650),

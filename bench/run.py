@@ -399,9 +399,10 @@ def measure_reads(big: Dataset, p: Profile) -> Line:
                                                [big.tokens["viewer"], "200", "200000"], p.seconds, 4)),
         spied("bare", big.server, lambda: wrk(url + "/bench/bare", "get.lua", ["-", "200", "200000"], p.seconds, 4)),
     )
-    # today 0.25–0.45 (more on a quiet machine); a 5 ms sleep in the route gives 0.13–0.17
+    # before the rework 0.25–0.45; now 0.37–0.85 with the machine at load 12–20 (shared by 8); a 5 ms sleep in
+    # the route gives 0.13–0.17
     return Line(f"cached leaderboard reads/s, {big.size:,} entries stored", f"{board.rps:,.0f}/s",
-                f"bare JSON route {bare.rps:,.0f}/s", paired(board, bare), ">= 0.7", floor=">= 0.2")
+                f"bare JSON route {bare.rps:,.0f}/s", paired(board, bare), ">= 0.7", floor=">= 0.3")
 
 
 def measure_wall(big: Dataset, p: Profile) -> Line:
@@ -418,9 +419,9 @@ def measure_wall(big: Dataset, p: Profile) -> Line:
                                               p.seconds, 4)),
         lambda: wrk(url + "/bench/bare", "get.lua", ["-", "200", "200000"], p.seconds, 4),
     )
-    # today 0.22–0.6 (more on a quiet machine); a 5 ms sleep in the leaderboard route gives 0.13
+    # before the rework 0.22–0.6; now 0.5–0.7 at load 12–20; a 5 ms sleep in the leaderboard route gives 0.13
     return Line("wall-display poll answered 304, /s", f"{poll.rps:,.0f}/s", f"bare JSON route {bare.rps:,.0f}/s",
-                paired(poll, bare), ">= 0.8", floor=">= 0.2")
+                paired(poll, bare), ">= 0.8", floor=">= 0.3")
 
 
 def _etag(ds: Dataset, path: str) -> str:
@@ -448,9 +449,9 @@ def measure_single_posts(big: Dataset, p: Profile) -> list[Line]:
         lambda: wrk(url + "/bench/insert", "get.lua", ["-", "201", "100000", "-", "POST"], p.seconds, 4),
     )
     return [
-        # today 0.2–0.3; a posting that does twice its work today ≈ 0.1
+        # before the rework 0.11–0.15; now 0.2–0.28 at load 12–20; a posting that does twice its work ≈ 0.1
         Line("single-entry POST /s", f"{posts.rps:,.0f}/s", f"raw same-writes route {same.rps:,.0f}/s",
-             paired(posts, same), ">= 0.5", floor=">= 0.12"),
+             paired(posts, same), ">= 0.5", floor=">= 0.16"),
         Line("single-entry POST /s (informative)", f"{posts.rps:,.0f}/s",
              f"bare INSERT + commit route {inserts.rps:,.0f}/s", paired(posts, inserts), "report"),
     ]
@@ -503,10 +504,11 @@ def measure_batches(big: Dataset, p: Profile) -> list[Line]:
         raw_side,
     )
     return [
-        # today 0.35–0.7; a batch that does twice its work today ≈ 0.2, entries validated one request each ≈ 0.02
+        # 0.3–0.45 at load 12–20 (0.35–0.7 on a quieter machine); a batch that does twice its work ≈ 0.2,
+        # entries validated one request each ≈ 0.02
         Line("batch POST entries/s (500 a batch, 2 clients)", f"{posts.rate():,.0f}/s",
              f"raw same-writes route, same bodies {same.rate():,.0f}/s", paired(posts, same), ">= 0.5",
-             floor=">= 0.15"),
+             floor=">= 0.2"),
         Line("batch POST entries/s (informative)", f"{posts.rate():,.0f}/s",
              f"raw executemany into entries, no HTTP {raw.rate():,.0f}/s", paired(posts, raw), "report"),
     ]
@@ -594,10 +596,10 @@ def measure_board_after_write(big: Dataset, small: Dataset, p: Profile) -> Line:
 
     large, little = alternate(p.rounds, spied(f"board-after-write-{big.size}", big.server, lambda: side(big)),
                               spied(f"board-after-write-{small.size}", small.server, lambda: side(small)))
-    # today 1.0–1.5 (1M vs 10k; the computation alone, in-process, 1.6–2); a scan of the month's entries ≫ 3
+    # 1.0–1.5 (1M vs 10k; the computation alone, in-process, 1.6–2); a scan of the month's entries ≫ 3
     return Line(f"board recomputed after a write, {big.size:,} vs {small.size:,} entries",
                 f"{large.median() * 1000:.1f} ms", f"{little.median() * 1000:.1f} ms (GET after a POST, median)",
-                ratio(large.median(), little.median()), "<= 1.2", floor="<= 2.5")
+                ratio(large.median(), little.median()), "<= 1.2", floor="<= 2")
 
 
 def measure_rebuild(big: Dataset, p: Profile) -> Line:
@@ -711,16 +713,17 @@ def measure_mail(big: Dataset, p: Profile) -> list[Line]:
     target = 30 * scopes / (FULL.scoped + 1)
     label = f"monthly mail, {p.scoped} section + {p.office} office recipients ({scopes} distinct scopes)"
     return [
-        # today 7–20× the target at 10,000 entries (an absolute time: the machine's load moves it), about
-        # 40× at 1,000,000: the office-wide attachment lists every entry of the month, each message is
-        # encoded anew
+        # an absolute time, which the machine's load moves: before the rework 60× the target at 10,000 entries
+        # on a quiet machine (7.8 s CPU); now 3.7–5.1 s CPU, and 35–58× the target at load 12–20 (the job gets
+        # a sixth of a core). The floor stays where it was: only a quiet machine can tell more.
         Line(label, f"{total:.1f} s", f"close → last message in an aiosmtpd sink (close {close:.2f} s)", total,
              f"<= {target:.3g}", floor=f"<= {40 * target:.3g}", unit=" s"),
         # ≈ 1 when a recipient costs little beside its scope's report; a report rendered per recipient
-        # costs (recipients / scopes)×, and the floor is two thirds of the way there. Today 1.6–2.2 (smoke).
+        # costs (recipients / scopes)×, and the floor is a third of the way there. Before the rework 1.3–2.2
+        # (smoke), now 1.1–1.26: each scope's message is encoded once, the month's entries read once.
         Line(f"monthly mail, {p.scoped + p.office} recipients vs one per distinct scope", f"{cpu:.1f} s CPU",
              f"{scopes} recipients {per_scope[2]:.1f} s CPU (the month before; the mail job's CPU time)",
-             ratio(cpu, per_scope[2]), "<= 1.2", floor=f"<= {1 + 2 / 3 * ((p.scoped + p.office) / scopes - 1):.2f}"),
+             ratio(cpu, per_scope[2]), "<= 1.2", floor=f"<= {1 + 1 / 3 * ((p.scoped + p.office) / scopes - 1):.2f}"),
     ]
 
 
@@ -831,12 +834,17 @@ def table(lines: list[Line], info: dict, smoke: bool) -> str:
     return "\n".join(out)
 
 
+STEPS = ("reads", "wall", "single-posts", "batches", "board-after-write", "rebuild", "mail")
+
+
 def main(argv=None) -> int:
     global PROFILE_DIR
     parser = argparse.ArgumentParser(description="Print the benchmark table; fail past a floor or on a wrong status.")
     parser.add_argument("--smoke", action="store_true", help="Small data and short runs (CI, about a minute).")
     parser.add_argument("--profile", type=Path, metavar="DIR",
                         help="Record each step's server side with py-spy into DIR (see bench.profiles).")
+    parser.add_argument("--skip", action="append", default=[], metavar="STEP", choices=STEPS,
+                        help=f"Leave out a step (one of {', '.join(STEPS)}); may be given again.")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make system-deps` (apt-get install wrk)")
@@ -868,6 +876,9 @@ def main(argv=None) -> int:
             ("mail", lambda: measure_mail(big, p)),
         ]
         for name, step in steps:
+            if name in args.skip:
+                log(f"skipping {name}")
+                continue
             log(f"measuring {name} … ({time.monotonic() - started:.0f} s)")
             lines.extend(step())
         lines.append(Line("peak RSS of a worker after the above", f"{big.server.peak_rss_mib():.0f} MiB", "—", None,

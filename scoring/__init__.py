@@ -61,10 +61,12 @@ API_SETTINGS = {
 def register_blueprints(app: Flask, api) -> None:
     from .audit.routes import blp as audit
     from .auth.routes import blp as auth
+    from .channels.routes import blp as channels
     from .competitions.routes import blp as competitions
     from .entries.routes import blp as entries
     from .entries.schemas import EntryBatchIn, EntryIn
     from .health import bp as health
+    from .notices.routes import blp as notices
     from .periods.routes import blp as periods
     from .photos.routes import blp as photos
     from .reports.routes import blp as reports
@@ -73,7 +75,8 @@ def register_blueprints(app: Flask, api) -> None:
     from .wall.routes import bp as wall
     from .webapp.routes import bp as webapp
 
-    for blueprint in (auth, competitions, entries, photos, vetoes, periods, standings, reports, audit):
+    for blueprint in (auth, competitions, entries, notices, photos, vetoes, periods, standings, reports, channels,
+                      audit):
         api.register_blueprint(blueprint)
     for name, schema in (("EntryIn", EntryIn), ("EntryBatchIn", EntryBatchIn)):
         if name not in api.spec.components.schemas:

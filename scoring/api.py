@@ -12,6 +12,7 @@ from flask.json.provider import DefaultJSONProvider
 from flask_smorest import Api as _Api
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, DBAPIError, OperationalError
+from webargs.flaskparser import FlaskParser
 from werkzeug.exceptions import HTTPException, InternalServerError
 from werkzeug.http import HTTP_STATUS_CODES
 
@@ -54,6 +55,31 @@ def _flatten_messages(messages) -> dict:
                 flat[location] = errors
         return flat
     return {"_body": messages if isinstance(messages, list) else [messages]}
+
+
+class QueryArgsParser(FlaskParser):
+    """Query arguments validated once per distinct query string and schema, then served from a small
+    per-process cache: a wall display polls the same URL all day, and the answer depends on nothing
+    else. Only valid arguments are kept (an invalid query string is refused every time). The schema
+    must be an instance (built once) and load immutable values: each call gets a shallow copy."""
+
+    SIZE = 256
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._parsed: dict[tuple, dict] = {}
+
+    def parse(self, argmap, req=None, *, location=None, **kwargs):
+        if location != "query" or not isinstance(argmap, ma.Schema) or kwargs.get("validate") is not None:
+            return super().parse(argmap, req, location=location, **kwargs)
+        key = (id(argmap), kwargs.get("unknown"), request.query_string)
+        hit = self._parsed.get(key)
+        if hit is None:
+            hit = super().parse(argmap, req, location=location, **kwargs)
+            if len(self._parsed) >= self.SIZE:
+                self._parsed.clear()
+            self._parsed[key] = hit
+        return dict(hit)
 
 
 class ProblemSchema(ma.Schema):

@@ -26,14 +26,14 @@ tallies_cli = AppGroup("tallies", help="The per-subject aggregates behind the bo
 
 @users.command("create")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "viewer", "display"]))
+@click.option("--role", required=True, type=click.Choice(["admin", "supervisor", "viewer", "display", "contractor"]))
 @click.option("--password", default=None, help="Lets the user log in at /api/v1/auth/token.")
-@click.option("--sections", default="", help="Section codes for a supervisor, e.g. LJ-01,LJ-02.")
+@click.option("--sections", default="", help="Section codes for a supervisor or a contractor, e.g. LJ-01,LJ-02.")
 @click.option("--competition", type=int, default=None, help="The competition id (needed with --sections).")
 def create_user_command(name, role, password, sections, competition):
     """Make a user and print a bearer token for it."""
     codes = [c.strip() for c in sections.split(",") if c.strip()]
-    if codes and competition is None and role == "supervisor":
+    if codes and competition is None and role in ("supervisor", "contractor"):
         competition = _only_competition()
     with _one_line_errors():
         user = create_user(name, role, password, competition, codes)

@@ -37,6 +37,7 @@ from .entries.schemas import EntryIn
 from .extensions import db
 from .fields import format_chainage
 from .month import Month
+from .notices.models import Notice
 from .periods.operations import close_period
 from .photos import images
 from .photos.operations import photo_id_of, save_photo
@@ -138,6 +139,7 @@ def load_demo(if_empty: bool = False, seed: int = 20230102, now: datetime | None
             for code, name, cap, items in CRITERIA
         ],
         "tie_break": ["safety", "quality", "schedule", "environment", "management"],
+        "overdue_penalty": Decimal(OVERDUE_PENALTY),
     }))
     for code, place, start, end, contractor in SECTIONS:
         create_section(competition, {"code": code, "name": f"{code[-2:]}标 {place}", "start_km": Decimal(start),
@@ -152,6 +154,8 @@ def load_demo(if_empty: bool = False, seed: int = 20230102, now: datetime | None
     db.session.commit()
 
     _play_season(competition, people, rng, now, places=random.Random(seed + 1))
+    db.session.commit()
+    _notices(competition, people, now, places=random.Random(seed + 2))
     db.session.commit()
     _save_credentials(people["passwords"], people["wall_token"], competition.id)
     click.echo(f"demo loaded: {NAME} (competition {competition.id}), "
@@ -173,6 +177,7 @@ def _people(competition: Competition) -> dict:
         ("jianli-a", "supervisor", ["LJ-01", "LJ-02", "LJ-03"]),
         ("jianli-b", "supervisor", ["LJ-04", "LJ-05", "LJ-06", "LJ-07"]),
         ("jianli-c", "supervisor", ["LJ-08", "LJ-09", "LJ-10"]),
+        ("lj03-shigong", "contractor", ["LJ-03"]),  # the builder's manager of 顾官屯镇段
     ):
         password = secrets.token_urlsafe(9)
         users[username] = create_user(username, role, password, competition.id if sections else None, sections)
@@ -244,6 +249,54 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
                          "离线补传：用电线路私拉乱接")], _load)
 
 
+OVERDUE_PENALTY = "1"
+
+
+def _notices(competition: Competition, people: dict, now: datetime, places: random.Random) -> None:
+    """Rectification notices in every state (§7): open, answered, rejected back to open, closed, cancelled by a
+    void, and one past its deadline with its penalty posted by the overdue job."""
+    from .notices.operations import respond, review
+    from .scheduler.jobs import overdue_notices
+
+    tz = ZoneInfo(competition.timezone)
+    today = now.astimezone(tz).date()
+    users = people["users"]
+    contractor, supervisor, admin = users["lj03-shigong"], users["jianli-a"], users["jingsaiban"]
+    plan = [  # section, days ago, days to fix, item, points, finding, what happens
+        ("LJ-03", 1, 5, "S1", "1", "临边防护栏缺失，存在坠落隐患", ()),
+        ("LJ-03", 2, 4, "E1", "0.5", "裸土未覆盖，扬尘明显", ("answer",)),
+        ("LJ-03", 3, 5, "S3", "1", "配电箱未上锁，无漏电保护", ("answer", "reject")),
+        ("LJ-03", 6, 2, "Q1", "1.5", "路基压实度不足，检测不合格", ()),  # overdue: penalised below
+        ("LJ-03", 4, 2, "S1", "1", "基坑周边未设警示标志", ("answer", "pass")),
+        ("LJ-02", 2, 3, "E1", "0.5", "渣土车未覆盖出场", ("void",)),
+    ]
+    rng = random.Random(7)
+    for section, ago, fix, item, points, finding, steps in plan:
+        day = today - timedelta(days=ago)
+        payload = _entry(day, tz, rng, section, None, _criterion_of(item), item, "deduction", Decimal(points),
+                         finding)
+        payload["chainage"] = _stake(places, section)
+        payload["rectify_by"] = (day + timedelta(days=fix)).isoformat()
+        payload["photos"] = _evidence(competition, supervisor, places, payload)
+        (outcome,) = post_entries(competition, supervisor, [payload], _load)
+        notice_id = db.session.scalar(select(Notice.id).where(Notice.entry_id == outcome.entry_id))
+        for step in steps:
+            if step == "answer":
+                after = _evidence(competition, contractor, places, {**payload, "note": "整改完成"})
+                respond(notice_id, contractor, {"note": "已按要求整改完毕，请复查", "photos": after})
+            elif step in ("pass", "reject"):
+                review(notice_id, supervisor, {"result": step, "note": "复查合格" if step == "pass"
+                                               else "整改不到位，配电箱仍未加装漏电保护器"})
+            else:
+                void_entry(outcome.entry_id, admin, "误判：该路段属临时便道，不在考核范围")
+        db.session.commit()
+    overdue_notices(now)
+
+
+def _criterion_of(item: str) -> str:
+    return next(c for c, _, _, its in CRITERIA for i, _, _ in its if i == item)
+
+
 def _stake(rng: random.Random, section: str) -> str:
     start, end = next((Decimal(s), Decimal(e)) for code, _, s, e, _ in SECTIONS if code == section)
     return format_chainage(rng.randint(int(start * 1000), int(end * 1000)))
@@ -304,6 +357,8 @@ def print_access() -> None:
     click.echo(f"  supervisor     jianli-a / {pw['jianli-a']}   (sections LJ-01, LJ-02, LJ-03)")
     click.echo(f"  tablet app     {base}/app/   (log in as jianli-a)")
     click.echo(f"  viewer         lishurong / {pw['lishurong']}")
+    if "lj03-shigong" in pw:
+        click.echo(f"  contractor     lj03-shigong / {pw['lj03-shigong']}   (LJ-03 顾官屯镇段: 整改通知 in the app)")
     click.echo(f"  wall display   {base}/wall/{cid}?token={saved['wall_token']}")
     click.echo(f"  API docs       {base}/api/docs")
     click.echo(f"  (kept in {path})")

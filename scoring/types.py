@@ -49,7 +49,7 @@ class Points(TypeDecorator):
         if value is None:
             return None
         if dialect.name == "sqlite":
-            return Decimal(int(value)).scaleb(-2).quantize(CENT)
+            return Decimal(int(value)).scaleb(-2)  # exactly two places already
         return Decimal(value).quantize(CENT)
 
 

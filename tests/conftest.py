@@ -148,7 +148,7 @@ def bearer(token: str) -> dict:
 
 
 class World:
-    """A small competition: three sections, three teams, a token per role."""
+    """A small competition: three sections, three teams, a token per role (con1: the contractor of LJ-01)."""
 
     def __init__(self, app):
         from scoring.auth.operations import create_user, issue_token
@@ -171,7 +171,8 @@ class World:
                                                ("sup1", "supervisor", ["LJ-01"], self.cid),
                                                ("sup2", "supervisor", ["LJ-02", "LJ-03"], self.cid),
                                                ("viewer", "viewer", [], None),
-                                               ("wall", "display", [], self.cid)):
+                                               ("wall", "display", [], self.cid),
+                                               ("con1", "contractor", ["LJ-01"], self.cid)):
                 user = create_user(name, role, "password-" + name, comp, sections)
                 self.tokens[name], _ = issue_token(user)
             db.session.commit()
@@ -364,6 +365,35 @@ class Api:
 
     def audit(self, query: str = "") -> list[dict]:
         return self.get(f"/audit{query}").get_json()
+
+    # -- rectification notices (§7) --
+
+    def due(self, days: int = 7) -> str:
+        """A rectify_by `days` after today on the competition's calendar."""
+        from datetime import timedelta
+
+        return (utcnow().astimezone(SHANGHAI).date() + timedelta(days=days)).isoformat()
+
+    def notice(self, who: str = "sup1", rectify_by: str | None = None, **fields) -> dict:
+        """Post a deduction with a rectification deadline; the notice it opened (GET /notices/{id})."""
+        entry = self.post(who=who, rectify_by=rectify_by or self.due(), **fields)
+        listed = self.get(f"/notices?section={entry['section']}&per_page=500").get_json()
+        (found,) = [n for n in listed if n["entry"]["id"] == entry["id"]]
+        return self.show(found["id"])
+
+    def show(self, notice_id: int, who: str = "admin", status: int = 200) -> dict:
+        return self.answer(self.client.get(f"/api/v1/notices/{notice_id}", headers=self.world.headers(who)), status)
+
+    def respond(self, notice_id: int, who: str = "con1", status: int = 201, note: str = "已整改，补设防护栏",
+                **fields) -> dict:
+        return self.answer(self.client.post(f"/api/v1/notices/{notice_id}/responses", json={"note": note, **fields},
+                                            headers=self.world.headers(who)), status)
+
+    def review(self, notice_id: int, result: str = "pass", who: str = "sup1", status: int = 200,
+               note: str | None = "复查合格", **fields) -> dict:
+        return self.answer(self.client.post(f"/api/v1/notices/{notice_id}/review",
+                                            json={"result": result, "note": note, **fields},
+                                            headers=self.world.headers(who)), status)
 
 
 @pytest.fixture

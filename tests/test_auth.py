@@ -215,7 +215,7 @@ def test_admin_creates_a_supervisor_whose_token_posts_for_assigned_sections(clie
     api.problem(client.post(world.url("/entries"), json=api.entry(), headers=bearer(token)), 403)
     assert login("inspector", "long-enough").status_code == 200
     names = [u["username"] for u in client.get("/api/v1/users", headers=world.headers()).get_json()]
-    assert names == ["admin", "sup1", "sup2", "viewer", "wall", "inspector"]
+    assert names == ["admin", "sup1", "sup2", "viewer", "wall", "con1", "inspector"]
 
 
 INVALID_USERS = {
@@ -241,12 +241,13 @@ def test_invalid_user(client, world, api, case):
     assert api.stored() == before
 
 
-@pytest.mark.parametrize("who,status", [("sup1", 403), ("viewer", 403), ("wall", 403), (None, 401), ("bad", 401)])
+@pytest.mark.parametrize("who,status", [("sup1", 403), ("viewer", 403), ("wall", 403), ("con1", 403),
+                                       (None, 401), ("bad", 401)])
 def test_only_admin_manages_users(client, world, api, who, status):
     body = {"username": "x1", "password": "long-enough", "role": "admin"}
     api.problem(client.post("/api/v1/users", json=body, headers=world.headers(who)), status)
     api.problem(client.get("/api/v1/users", headers=world.headers(who)), status)
-    assert len(client.get("/api/v1/users", headers=world.headers()).get_json()) == 5
+    assert len(client.get("/api/v1/users", headers=world.headers()).get_json()) == len(world.tokens)
 
 
 def test_users_create_command_prints_a_working_token(client, runner, world, api, login):

@@ -117,7 +117,7 @@ def test_restore_refuses_a_database_that_holds_data(app, runner, world, tmp_path
     with app.app_context():
         from scoring.auth.models import User
 
-        assert db.session.query(User).count() == 5  # nothing doubled, nothing lost
+        assert db.session.query(User).count() == len(world.tokens)  # nothing doubled, nothing lost
 
 
 def test_restore_refuses_a_truncated_file_and_changes_nothing(runner, api, second_database, tmp_path):
@@ -146,8 +146,8 @@ def test_backup_runs_as_a_command(app, world, database_url, tmp_path):
     done = subprocess.run([flask, "--app", "wsgi", "backup", str(path)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
-    assert "users: 5 rows" in done.stderr and "backup written" in done.stderr
-    assert json.loads(path.read_text(encoding="utf-8").splitlines()[-1])["rows"]["users"] == 5
+    assert f"users: {len(world.tokens)} rows" in done.stderr and "backup written" in done.stderr
+    assert json.loads(path.read_text(encoding="utf-8").splitlines()[-1])["rows"]["users"] == len(world.tokens)
 
 
 def test_restore_carries_the_photos(client, runner, world, api, second_database, tmp_path):

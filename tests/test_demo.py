@@ -45,7 +45,9 @@ def test_demo_holds_the_articles_competition(app, runner, login, months):
         # The office closes a month on the 3rd of the next: last month is still open on the 1st and 2nd.
         due = [months.ago(2), *([months.last] if months.now.day >= 3 else [])]
         assert [p.key for p in closed] == due and any(p.flag_section_id for p in closed)
+    assert "contractor     lj03-shigong / " in result.output
     boards_show_ranks_movement_veto_and_flags(app, login)
+    notices_in_every_state(app, login)
     recent_findings_carry_photos(app, login)  # the demo's own entries, before the supervisor below adds one
     supervisor_posts_and_voids(app, login, months)
 
@@ -104,3 +106,22 @@ def recent_findings_carry_photos(app, login):
     e = with_photos[-1]
     r = client.get(f"/api/v1/photos/{e['photos'][0]}?size=thumb", headers=headers)
     assert r.status_code == 200 and r.mimetype == "image/jpeg"
+
+
+def notices_in_every_state(app, login):
+    """The contractor of 顾官屯镇段 (LJ-03) logs in and finds its notices: open, answered, rejected, closed, and one
+    overdue with its penalty; the office also sees the one a void cancelled."""
+    saved = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())
+    client = app.test_client()
+    headers = signed_in(login, "lj03-shigong", saved["passwords"]["lj03-shigong"])
+    mine = client.get("/api/v1/competitions/1/notices", headers=headers).get_json()
+    assert {n["section"] for n in mine} == {"LJ-03"}
+    assert {n["status"] for n in mine} == {"open", "responded", "closed"}
+    assert any("rejected" in [s["action"] for s in n["steps"]] for n in mine)
+    (late,) = [n for n in mine if n["overdue"]]
+    shown = client.get(f"/api/v1/notices/{late['id']}", headers=headers).get_json()
+    assert shown["penalty_entry"] and shown["steps"][-1]["action"] == "overdue"
+    office = signed_in(login, "jingsaiban", saved["passwords"]["jingsaiban"])
+    everything = client.get("/api/v1/competitions/1/notices?status=cancelled", headers=office).get_json()
+    assert len(everything) == 1
+    assert client.get("/api/v1/competitions/1", headers=office).get_json()["overdue_penalty"] == 1

@@ -209,6 +209,29 @@ def test_interrupted_send_is_not_resent(client, world, app, smtp, runner, api, m
     assert len(smtp.sink.to("director@example.org")) == 1
 
 
+def test_the_api_resends_only_the_failed_deliveries_when_asked(client, world, app, smtp, api, months):
+    """The console's 重发: the office has checked the mailbox; only failed deliveries go again."""
+    app.config["SMTP_URL"] = smtp.url
+    add_recipients(api, *PEOPLE[:2])
+    api.post(who="sup1")
+    smtp.sink.refuse.add("lj01@example.org")
+    api.close(months.this)
+    run_mail(app)
+    assert {e: d["status"] for e, d in deliveries(api, months.this).items()} == {
+        "director@example.org": "sent", "lj01@example.org": "failed"}
+    smtp.sink.refuse.clear()
+    send = world.url(f"/reports/{months.this}/send")
+    assert client.post(send, headers=world.headers()).status_code == 202  # no body: nothing failed goes again
+    assert deliveries(api, months.this)["lj01@example.org"]["status"] == "failed"
+    assert client.post(send, json={"resend_failed": True}, headers=world.headers("viewer")).status_code == 403
+    r = client.post(send, json={"resend_failed": True}, headers=world.headers())
+    assert r.status_code == 202 and {d["email"]: d["status"] for d in r.get_json()}["lj01@example.org"] == "queued"
+    assert run_mail(app) == 1
+    assert len(smtp.sink.to("lj01@example.org")) == 1 and len(smtp.sink.to("director@example.org")) == 1
+    assert api.audit("?action=report.queued")[-1]["detail"]["requeued"] == 1
+    api.problem(client.post(send, json={"resend_failed": "ja"}, headers=world.headers()), 422, "resend_failed")
+
+
 def test_cli_send_queues_and_sends_once(client, world, app, smtp, runner, api, months):
     app.config["SMTP_URL"] = smtp.url
     api.post(who="sup1")

@@ -148,3 +148,23 @@ def test_a_quarters_report_on_demand_counts_its_closed_months(client, world, api
     assert xlsx.mimetype.endswith("spreadsheetml.sheet")
     for bad, status in (("2026-Q1", 404), ("2025-Q5", 404)):
         api.problem(client.get(world.url(f"/reports/{bad}"), headers=world.headers()), status)
+
+
+def test_a_section_never_assessed_in_a_snapshotted_month_leaves_the_trend_without_it(client, world, app, api, months):
+    """Found by the console's walk-through: a daily snapshot of a month where one section had no entry at all
+    (every point of its history null) made the report a 500."""
+    from datetime import date
+
+    from scoring.competitions.operations import get_competition
+    from scoring.extensions import db
+    from scoring.standings.operations import take_daily_snapshot
+
+    api.post(month=months.last, section="LJ-01", points=3)
+    with app.app_context():
+        take_daily_snapshot(get_competition(world.cid), date(int(months.last[:4]), int(months.last[5:]), 20))
+        db.session.commit()
+    api.close(months.last)
+    for fmt_ in ("html", "text"):
+        r = client.get(world.url(f"/reports/{months.last}?format={fmt_}"), headers=world.headers("viewer"))
+        assert r.status_code == 200, r.get_data(as_text=True)[:500]
+    assert "LJ-01 一标段" in r.get_data(as_text=True)

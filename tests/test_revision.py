@@ -40,8 +40,15 @@ BOARD_ROUTES = {
     ("POST", "/api/v1/entries/<int:entry_id>/void"),
     ("POST", "/api/v1/competitions/<int:cid>/vetoes"),
     ("POST", "/api/v1/competitions/<int:cid>/vetoes/<int:veto_id>/revoke"),
-    ("POST", "/api/v1/competitions/<int:cid>/periods/<key>/close"),
-    ("POST", "/api/v1/competitions/<int:cid>/periods/<key>/reopen"),
+    ("POST", "/api/v1/competitions/<int:cid>/periods/<month:key>/close"),
+    ("POST", "/api/v1/competitions/<int:cid>/periods/<month:key>/reopen"),
+    ("POST", "/api/v1/notices/<int:notice_id>/review"),  # a pass closes a notice: the wall's badges
+    # the words a board shows (names, leaders) and whether a team still takes entries
+    ("PATCH", "/api/v1/competitions/<int:cid>"),
+    ("PATCH", "/api/v1/competitions/<int:cid>/criteria/<code>"),
+    ("PATCH", "/api/v1/competitions/<int:cid>/criteria/<code>/items/<item>"),
+    ("PATCH", "/api/v1/competitions/<int:cid>/sections/<code>"),
+    ("PATCH", "/api/v1/competitions/<int:cid>/teams/<code>"),
 }
 OTHER_ROUTES = {
     ("POST", "/api/v1/auth/token"): "tokens",
@@ -50,12 +57,21 @@ OTHER_ROUTES = {
     ("POST", "/api/v1/users/<int:user_id>/tokens/revoke"): "tokens",
     ("POST", "/api/v1/competitions/<int:cid>/recipients"): "mail recipients",
     ("DELETE", "/api/v1/competitions/<int:cid>/recipients/<int:rid>"): "mail recipients",
-    ("POST", "/api/v1/competitions/<int:cid>/reports/<period>/send"): "mail deliveries",
+    ("POST", "/api/v1/competitions/<int:cid>/reports/<month:period>/send"): "mail deliveries",
+    ("POST", "/api/v1/notices/<int:notice_id>/responses"): "an answered notice is still open on the wall",
+    ("PATCH", "/api/v1/users/<int:user_id>"): "users: active, sections, names",
+    ("POST", "/api/v1/users/<int:user_id>/password"): "passwords and tokens",
+    ("POST", "/api/v1/auth/password"): "passwords and tokens",
     ("POST", "/api/v1/competitions/<int:cid>/photos"): "photos, which an entry names when it is posted",
+    ("POST", "/api/v1/competitions/<int:cid>/channels"): "group bots",
+    ("DELETE", "/api/v1/competitions/<int:cid>/channels/<int:channel_id>"): "group bots",
 }
 BOARD_COMMANDS = {"tallies rebuild", "tallies check", "restore", "demo", "scheduler"}
 OTHER_COMMANDS = {
     "users create": "users and tokens",
+    "users deactivate": "users and tokens",
+    "users reactivate": "users",
+    "users password": "passwords and tokens",
     "backup": "reads only",
     "reports send": "mail deliveries",
     "reports preview": "reads only",
@@ -203,6 +219,16 @@ def _reopen(ctx):
     ctx.api.reopen(ctx.months.last, reason="补录")
 
 
+def _rename_section(ctx):
+    ctx.api.answer(ctx.client.patch(ctx.world.url("/sections/LJ-01"), json={"name": "01标 更正名称"},
+                                    headers=ctx.world.headers("admin")), 200)
+
+
+def _rename_team(ctx):
+    ctx.api.answer(ctx.client.patch(ctx.world.url("/teams/TJD-1"), json={"name": "更正后的突击队"},
+                                    headers=ctx.world.headers("admin")), 200)
+
+
 def _auto_close(ctx):
     """The scheduler closes a month whose deadline (the 3rd of the next month) is long past."""
     result = ctx.runner.invoke(args=["scheduler", "--once", "close"])
@@ -244,6 +270,8 @@ PATHS = {
     "POST revoke": _revoke,
     "POST close": _close,
     "POST reopen": _reopen,
+    "PATCH section": _rename_section,
+    "PATCH team": _rename_team,
     "scheduler --once close": _auto_close,
     "tallies rebuild": _rebuild,
     "tallies check --repair": _repair,

@@ -201,12 +201,27 @@ def test_heartbeat_shows_in_healthz(client, app, clock):
     assert client.get("/healthz").get_json()["status"] == "ok"
 
 
-def start_scheduler(database_url: str, log: Path) -> subprocess.Popen:
+def start_scheduler(database_url: str, log: Path, **settings: str) -> subprocess.Popen:
     env = {**os.environ, "DATABASE_URL": database_url, "SCHEDULER_ENABLED": "1", "SCHEDULER_INTERVAL": "1",
-           "SNAPSHOT_TIME": "00:00", "CHECK_TIME": "00:00", "LOG_LEVEL": "INFO"}
+           "SNAPSHOT_TIME": "00:00", "CHECK_TIME": "00:00", "LOG_LEVEL": "INFO", **settings}
     with log.open("wb") as out:
         return subprocess.Popen([str(Path(sys.executable).parent / "flask"), "--app", "wsgi", "scheduler"],
                                 cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+
+
+def stop_schedulers(processes: list[subprocess.Popen]) -> list[int]:
+    """SIGTERM each process (SIGKILL its group if it does not stop in 15 s); their exit statuses."""
+    for p in processes:
+        if p.poll() is None:
+            os.kill(p.pid, signal.SIGTERM)
+    codes = []
+    for p in processes:
+        try:
+            codes.append(p.wait(15))
+        except subprocess.TimeoutExpired:
+            os.killpg(p.pid, signal.SIGKILL)
+            codes.append(p.wait())
+    return codes
 
 
 def test_two_scheduler_processes_run_each_job_once(client, world, app, database_url, tmp_path, api, months):
@@ -247,16 +262,7 @@ def test_two_scheduler_processes_run_each_job_once(client, world, app, database_
             assert sorted(int(b.rsplit(":", 1)[1]) for b in beats) == sorted(p.pid for p in processes)
             db.session.rollback()
     finally:
-        for p in processes:
-            if p.poll() is None:
-                os.kill(p.pid, signal.SIGTERM)
-        codes = []
-        for p in processes:
-            try:
-                codes.append(p.wait(15))
-            except subprocess.TimeoutExpired:
-                os.killpg(p.pid, signal.SIGKILL)
-                codes.append(p.wait())
+        codes = stop_schedulers(processes)
     # SIGTERM stops each process cleanly: exit status 0, and it says so.
     assert codes == [0, 0], [log.read_text()[-2000:] for log in logs]
     for log in logs:

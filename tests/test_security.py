@@ -10,22 +10,26 @@ from sqlalchemy import select
 from scoring import create_app
 from scoring.extensions import db
 
-ROLES = ("admin", "supervisor", "viewer", "display", None)
-TOKEN_OF_ROLE = {"admin": "admin", "supervisor": "sup1", "viewer": "viewer", "display": "wall"}
-READ = {"admin", "supervisor", "viewer"}
+ROLES = ("admin", "supervisor", "viewer", "display", "contractor", None)
+TOKEN_OF_ROLE = {"admin": "admin", "supervisor": "sup1", "viewer": "viewer", "display": "wall", "contractor": "con1"}
+READ = {"admin", "supervisor", "viewer", "contractor"}
+EVERY = READ | {"display"}
 
 
 def allowed_roles(method: str, path: str) -> set[str]:
     """The contract, route by route: which roles may call it (on their own competition and sections)."""
     rules = [
-        ("POST", r"/auth/token/revoke", {"admin", "supervisor", "viewer", "display"}),  # logging out
-        ("GET", r"/auth/me", {"admin", "supervisor", "viewer", "display"}),  # who am I: every token
-        ("POST", r"/auth/password", {"admin", "supervisor", "viewer", "display"}),  # one's own password
+        ("POST", r"/auth/token/revoke", EVERY),  # logging out
+        ("GET", r"/auth/me", EVERY),  # who am I: every token
+        ("POST", r"/auth/password", EVERY),  # one's own password
         ("POST", r"/competitions/\{cid\}/entries", {"admin", "supervisor"}),
-        ("POST", r"/competitions/\{cid\}/photos", {"admin", "supervisor"}),
+        ("POST", r"/competitions/\{cid\}/photos", {"admin", "supervisor", "contractor"}),
         ("POST", r"/entries/\{entry_id\}/void", {"admin", "supervisor"}),
+        ("POST", r"/notices/\{notice_id\}/responses", {"admin", "contractor"}),
+        ("POST", r"/notices/\{notice_id\}/review", {"admin", "supervisor"}),
         ("GET", r"/competitions/\{cid\}/leaderboard(/history)?", READ | {"display"}),
-        ("GET", r"/competitions/\{cid\}/(audit|recipients)", {"admin"}),
+        ("GET", r"/competitions/\{cid\}/(audit|recipients|channels)", {"admin"}),
+        ("GET", r"/competitions/\{cid\}/channels/\{channel_id\}/deliveries", {"admin"}),
         ("GET", r"/competitions/\{cid\}/reports/\{period\}/deliveries", {"admin"}),
         ("GET", r"/users", {"admin"}),
         ("GET", r"/competitions/\{cid\}/(reports/\{period\}|exports/.+)", {"admin", "viewer"}),
@@ -55,6 +59,10 @@ class ValidRequests:
         self.recipient_id = api.answer(api.client.post(api.world.url("/recipients"), json={
             "email": "a@example.org", "name": "甲"}, headers=api.world.headers()), 201)["id"]
         self.photo_id = self.upload(0)["id"]
+        self.notice_id = api.notice()["id"]
+        self.channel_id = api.answer(api.client.post(api.world.url("/channels"), json={
+            "kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-0000", "events": ["veto"]},
+            headers=api.world.headers()), 201)["id"]
         with app.app_context():
             spare = create_user("spare", "viewer")
             db.session.commit()
@@ -118,6 +126,16 @@ class ValidRequests:
             case "POST", "/competitions/{cid}/photos":  # a new photo each time (the same bytes again are a 200)
                 headers = {**headers, "Content-Type": "image/jpeg"}
                 return "/api/v1" + route, {"data": photo_support.photo(seed=int(self.unique("")))}, 201, headers
+            case "GET", "/notices/{notice_id}":
+                status, route = 200, route.replace("{notice_id}", str(self.notice_id))
+            case "POST", "/notices/{notice_id}/responses":  # a notice of its own, still open
+                status, body = 201, {"note": "已整改"}
+                route = route.replace("{notice_id}", str(api.notice()["id"]))
+            case "POST", "/notices/{notice_id}/review":  # a notice of its own, answered
+                notice = api.notice()
+                api.respond(notice["id"])
+                status, body = 200, {"result": "pass", "note": "复查合格"}
+                route = route.replace("{notice_id}", str(notice["id"]))
             case "GET", "/photos/{photo_id}":
                 status, route = 200, route.replace("{photo_id}", self.photo_id)
             case "POST", "/entries/{entry_id}/void":
@@ -137,6 +155,16 @@ class ValidRequests:
                 status, body = 201, {"email": f"{self.unique('r')}@example.org", "name": "乙"}
             case "DELETE", "/competitions/{cid}/recipients/{rid}":
                 status, route = 204, route.replace("{rid}", str(self.recipient_id))
+            case "POST", "/competitions/{cid}/channels":
+                status, body = 201, {"kind": "feishu", "events": ["month_closed"],
+                                     "url": f"https://open.feishu.cn/open-apis/bot/v2/hook/{self.unique('hook-')}"}
+            case "DELETE", "/competitions/{cid}/channels/{channel_id}":  # a channel of its own for each role
+                status, route = 204, route.replace("{channel_id}", str(api.answer(api.client.post(
+                    api.world.url("/channels"), json={"kind": "wecom", "events": ["veto"], "url":
+                    f"https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key={self.unique('k-')}"},
+                    headers=api.world.headers()), 201)["id"]))
+            case "GET", "/competitions/{cid}/channels/{channel_id}/deliveries":
+                status, route = 200, route.replace("{channel_id}", str(self.channel_id))
             case "POST", "/competitions/{cid}/reports/{period}/send":
                 status, route = 202, route.replace("{period}", str(closed))
             case "GET", _ if "{period}" in path:
@@ -312,3 +340,25 @@ def test_cors_is_closed_unless_the_origin_is_listed(database_url, client, world,
     assert "Access-Control-Allow-Origin" not in other.headers
     with opened.app_context():
         db.engine.dispose()
+
+
+def test_a_contractor_reads_only_its_sections_and_posts_nothing(client, world, api, months):
+    """CONTRACT.md §2: the builder's manager reads its sections' entries, the boards and its section's report;
+    it posts no entries and sees no other section's."""
+    con = world.headers("con1")
+    mine, theirs = api.post(section="LJ-01"), api.post(section="LJ-02")
+    listed = api.answer(client.get(world.url("/entries"), headers=con))
+    assert [e["id"] for e in listed] == [mine["id"]]
+    assert [e["id"] for e in api.answer(client.get(world.url("/entries?section=LJ-01"), headers=con))] == [mine["id"]]
+    api.problem(client.get(world.url("/entries?section=LJ-02"), headers=con), 403)
+    assert theirs["id"] not in {e["id"] for e in api.answer(client.get(world.url("/entries"), headers=con))}
+    before = api.stored()
+    api.problem(client.post(world.url("/entries"), json=api.entry(), headers=con), 403)
+    api.problem(client.post(f"/api/v1/entries/{mine['id']}/void", json={"reason": "x"}, headers=con), 403)
+    assert api.stored() == before
+    assert api.rows(who="con1")["LJ-01"]["assessed"]  # the boards: every section, as everyone sees them
+    report = client.get(world.url(f"/reports/{months.this}?scope=LJ-01&format=text"), headers=con)
+    assert report.status_code == 200 and "LJ-01" in report.get_data(as_text=True)
+    api.problem(client.get(world.url(f"/reports/{months.this}?scope=LJ-02&format=text"), headers=con), 403)
+    api.problem(client.get(world.url(f"/reports/{months.this}?format=text"), headers=con), 403)
+    api.problem(client.get(world.url("/audit"), headers=con), 403)

@@ -2,7 +2,7 @@
 entries that correct another
 
 Revision ID: 0006_month_editions
-Revises: 0003_people
+Revises: 0004_notices
 Create Date: 2026-11-28 18:20:00
 
 Existing competitions keep the close policy the service ran with (AUTO_CLOSE_DAY / AUTO_CLOSE_TIME; day 0:
@@ -17,7 +17,7 @@ import scoring.types
 
 # revision identifiers, used by Alembic.
 revision = '0006_month_editions'
-down_revision = '0003_people'
+down_revision = '0004_notices'
 branch_labels = None
 depends_on = None
 

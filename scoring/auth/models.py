@@ -10,7 +10,7 @@ from ..competitions.models import Section
 from ..extensions import db
 from ..types import UTCDateTime
 
-ROLES = ("admin", "supervisor", "viewer", "display")
+ROLES = ("admin", "supervisor", "viewer", "display", "contractor")
 # ASCII only: jіngsaiban (a Cyrillic і) or ｊｉｎｇｓａｉｂａｎ (full width) must not pass for jingsaiban.
 USERNAME = r"[A-Za-z0-9][A-Za-z0-9._@-]*"
 USERNAME_RULE = ("用户名只能用英文字母、数字和 . _ @ -，以字母或数字开头，以免形近字冒充他人。"

@@ -66,7 +66,7 @@ def get_me():
 
 
 @blp.post("/auth/token/revoke")
-@roles("admin", "supervisor", "viewer", "display")
+@roles(*ROLES)
 @blp.response(200, RevokedOut)
 def post_revoke_own():
     """Revoke the token this request carries (log out)."""

@@ -32,6 +32,8 @@ class Competition(db.Model):
     report_approval: Mapped[bool] = mapped_column(default=False)
     # Archived (a finished season, a sandbox): read-only, out of the list, nothing deleted.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Points deducted, once, for each rectification notice not closed by its deadline (0: none).
+    overdue_penalty: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"), server_default="0")
 
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="competition", order_by="Criterion.position"

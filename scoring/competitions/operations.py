@@ -36,6 +36,7 @@ def create_competition(data: dict) -> Competition:
         auto_close_day=auto_close["day"] if auto_close else None,
         auto_close_time=auto_close["time"] if auto_close else None,
         report_approval=data.get("report_approval", False),
+        overdue_penalty=data["overdue_penalty"],
     )
     db.session.add(competition)
     db.session.flush()

@@ -75,6 +75,8 @@ class CompetitionIn(ClosePolicyIn):
     tie_break = ma.fields.List(
         ma.fields.String(validate=ma.validate.OneOf(CRITERIA)), load_default=list(DEFAULT_TIE_BREAK)
     )
+    overdue_penalty = PointsField(load_default=Decimal("0.00"), metadata={
+        "description": "Points deducted once for each rectification notice not closed by its deadline (§7)."})
 
     @validates_schema
     def five_criteria(self, data, **_):
@@ -114,6 +116,7 @@ class CompetitionOut(ma.Schema):
     organizer = ma.fields.String()
     timezone = ma.fields.String()
     tie_break = ma.fields.List(ma.fields.String())
+    overdue_penalty = PointsField()
     created_at = ma.fields.DateTime()
     auto_close = ma.fields.Dict(allow_none=True)
     report_approval = ma.fields.Boolean()

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Float, ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
+from sqlalchemy import Date, Float, ForeignKey, ForeignKeyConstraint, Index, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..auth.models import User
@@ -45,6 +45,8 @@ class Entry(db.Model):
     lon: Mapped[float | None] = mapped_column(Float)
     # The stake where the finding was made, in metres from K0+000 (K23+450 is 23450).
     chainage_m: Mapped[int | None]
+    # A deduction's rectification deadline (§7): it opens a notice.
+    rectify_by: Mapped[date | None] = mapped_column(Date)
     status: Mapped[str] = mapped_column(String(10))
     received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     supervisor_id: Mapped[int] = mapped_column(ForeignKey("users.id"))

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from cachetools import LRUCache, cached
@@ -23,6 +25,7 @@ from ..errors import Problem
 from ..extensions import db, upsert_insert
 from ..fields import format_chainage
 from ..month import Month
+from ..notices.operations import cancel_notice, open_notices
 from ..periods.operations import lock_month, lock_months
 from ..photos.models import Photo
 from ..standings import tallies
@@ -30,6 +33,7 @@ from .models import Entry, EntryPhoto, EntryVoid
 
 # A tablet's clock may run a little fast; anything further ahead is a typo.
 FUTURE_SLACK = timedelta(hours=24)
+MAX_RECTIFY = timedelta(days=366)
 
 
 @dataclass
@@ -39,6 +43,7 @@ class Outcome:
     entry_id: int | None = None
     errors: dict | None = None
     entry_status: str | None = None  # the stored entry's: counted | late | void
+    row: dict | None = None  # a created entry's values as stored, to answer with (see `as_posted`)
 
 
 def period_of(observed_at, timezone: str) -> str:
@@ -118,6 +123,11 @@ class _Rulebook:
             stake, start, end = (format_chainage(m) for m in (data["chainage_m"], *_metres(section)))
             errors["chainage"] = [f"桩号 {stake} 不在标段 {section.code} 的范围 {start}–{end} 内。"
                                   f"Chainage {stake} lies outside section {section.code} ({start}–{end})."]
+        if data["rectify_by"] is not None:
+            found_on = data["observed_at"].astimezone(ZoneInfo(self.competition.timezone)).date()
+            if not found_on <= data["rectify_by"] <= found_on + MAX_RECTIFY:
+                errors["rectify_by"] = [f"整改期限应在检查日 {found_on} 之后的一年内。"
+                                        f"The deadline must lie within a year from the day of the finding."]
         unknown = [p for p in data["photos"] if p not in self.photos]
         if unknown:
             errors["photos"] = [f"照片 {p} 尚未上传到本竞赛，请先上传照片。"
@@ -142,8 +152,11 @@ class _Rulebook:
             "lon": location.get("lon"),
             "chainage_m": data["chainage_m"],
             "photos": data["photos"],
+            "rectify_by": data["rectify_by"],
             "received_at": self.now,
             "supervisor_id": user.id,
+            "section_code": data["section"],  # for the answer only, like "photos": not a column
+            "team_code": data["team"],
         }
 
 
@@ -156,7 +169,8 @@ def _within(section: Section, chainage_m: int) -> bool:
     return start <= chainage_m <= end
 
 
-_CONTENT = ("section_id", "team_id", "criterion", "item", "kind", "points", "note", "lat", "lon", "chainage_m")
+_CONTENT = ("section_id", "team_id", "criterion", "item", "kind", "points", "note", "lat", "lon", "chainage_m",
+            "rectify_by")
 
 
 def _same_content(row: dict, entry: Entry) -> bool:
@@ -211,7 +225,7 @@ def post_entries(competition: Competition, user: User, payloads: list, load) -> 
         cid = row["client_id"]
         if cid in created and cid not in first_seen:
             first_seen.add(cid)
-            outcomes[i] = Outcome(cid, "created", created[cid], entry_status=row["status"])
+            outcomes[i] = Outcome(cid, "created", created[cid], entry_status=row["status"], row=row)
             continue
         stored_row = rows[cid]
         if cid in created:  # the same id twice in one batch: compare with the one stored
@@ -229,6 +243,7 @@ def post_entries(competition: Competition, user: User, payloads: list, load) -> 
         tallies.apply_deltas(competition.id, tallies.deltas_for(r for r in new_rows if r["status"] == "counted"))
         bump_revision(competition.id)
         _audit_posted(competition.id, user, new_rows, created, book)
+        open_notices(competition.id, user, [r for r in new_rows if r["rectify_by"] is not None], created)
     return outcomes
 
 
@@ -249,12 +264,16 @@ def _answer_stored_resends(book: _Rulebook, user: User, refused: list[tuple[int,
             outcomes[i] = Outcome(data["client_id"], "duplicate", entry.id)
 
 
+_NOT_COLUMNS = ("photos", "section_code", "team_code")
+
+
 def _insert_new(rows: list[dict]) -> dict[str, int]:
     """INSERT the rows whose client_id is not stored yet; returns client_id -> id of those inserted."""
     # One order for every writer: two batches holding the same ids in different orders would each
     # wait for the other's uncommitted insert, a deadlock on PostgreSQL (tablets resend in any order).
     # Sorted, and without the photos (their own table): columns only.
-    rows = [{k: v for k, v in row.items() if k != "photos"} for row in sorted(rows, key=lambda row: row["client_id"])]
+    rows = [{k: v for k, v in row.items() if k not in _NOT_COLUMNS}
+            for row in sorted(rows, key=lambda row: row["client_id"])]
     table = Entry.__table__
     stmt = (
         upsert_insert(table)
@@ -284,6 +303,16 @@ def _audit_posted(competition_id: int, user: User, rows: list[dict], ids: dict[s
     ], competition_id=competition_id, actor=user)
 
 
+def as_posted(outcome: Outcome, user: User, competition: Competition) -> SimpleNamespace:
+    """An entry just created, as EntryOut shows it, from the values in hand: nothing is read back."""
+    row = outcome.row
+    return SimpleNamespace(
+        **{k: v for k, v in row.items() if k not in _NOT_COLUMNS}, id=outcome.entry_id, photo_ids=row["photos"],
+        section=SimpleNamespace(code=row["section_code"]),
+        team=SimpleNamespace(code=row["team_code"]) if row["team_code"] else None,
+        supervisor=SimpleNamespace(username=user.username), void=None, competition=competition)
+
+
 def get_entry(entry_id: int) -> Entry:
     entry = db.session.get(Entry, entry_id)
     if entry is None:
@@ -310,6 +339,7 @@ def void_entry(entry_id: int, user: User, reason: str) -> Entry:
             raise Problem(403, f"The month {entry.period} is closed; ask the competition office.")
     if entry.status == "void":
         raise Problem(409, f"Entry {entry.id} is already void.")
+    cancel_notice(entry, user, reason)  # before the tallies: the overdue job locks notices, then tallies
     if entry.status == "counted":
         tallies.apply_deltas(entry.competition_id, tallies.deltas_for([tallies.entry_values(entry)], sign=-1))
     entry.status = "void"

@@ -3,14 +3,15 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..api import paginate
-from ..auth.access import READERS, roles
+from ..auth.access import READERS, readable_sections, roles
 from ..auth.models import User
 from ..competitions.models import Section, Team
 from ..competitions.operations import get_competition
 from ..errors import Problem
+from ..extensions import db
 from ..fields import ReasonIn
 from .models import Entry
-from .operations import correct_entry, get_entry, post_entries, void_entry
+from .operations import as_posted, correct_entry, get_entry, post_entries, void_entry
 from .schemas import BatchOut, CorrectIn, EntryBatchIn, EntryFilter, EntryIn, EntryOut
 
 blp = Blueprint("entries", __name__, url_prefix="/api/v1", description="Score postings from the tablets.")
@@ -48,7 +49,9 @@ def post_entry(cid):
                   "invalid": "The entry is invalid.",
                   "forbidden": "You may not post for this section."}[outcome.status]
         raise Problem(_STATUS[outcome.status], detail, outcome.errors)
-    return get_entry(outcome.entry_id), 201 if outcome.status == "created" else 200
+    if outcome.status == "created":
+        return as_posted(outcome, g.user, competition), 201
+    return get_entry(outcome.entry_id), 200
 
 
 @blp.get("/competitions/<int:cid>/entries")
@@ -58,6 +61,13 @@ def post_entry(cid):
 def list_entries(args, cid):
     get_competition(cid)
     stmt = select(Entry).where(Entry.competition_id == cid).order_by(Entry.id)
+    own = readable_sections(g.user)
+    if own is not None:  # a contractor: its own sections' entries, never another's
+        if "section" in args and not db.session.scalar(select(Section.id).where(
+                Section.competition_id == cid, Section.code == args["section"], Section.id.in_(own))):
+            raise Problem(403, f"标段 {args['section']} 不属于 {g.user.username}。"
+                               f"Section {args['section']} is not assigned to {g.user.username}.")
+        stmt = stmt.where(Entry.section_id.in_(own))
     for name in ("period", "criterion", "status"):
         if name in args:
             stmt = stmt.where(getattr(Entry, name) == args[name])

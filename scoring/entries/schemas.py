@@ -50,6 +50,14 @@ class EntryIn(Strict):
     chainage = Chainage(attribute="chainage_m", load_default=None, allow_none=True)
     photos = ma.fields.List(PhotoId(), load_default=list, validate=ma.validate.Length(
         max=MAX_PHOTOS, error=f"一条记录最多 {MAX_PHOTOS} 张照片。At most {MAX_PHOTOS} photos."))
+    rectify_by = ma.fields.Date(load_default=None, allow_none=True, metadata={
+        "description": "A deduction's rectification deadline (YYYY-MM-DD): opens a notice (§7)."})
+
+    @validates_schema
+    def rectify_only_a_deduction(self, data, **_):
+        if data.get("rectify_by") is not None and data["kind"] != "deduction":
+            raise ma.ValidationError("只有扣分才能下整改通知。Only a deduction opens a rectification notice.",
+                                     "rectify_by")
 
     @validates_schema
     def item_for_deduction(self, data, **_):
@@ -83,6 +91,7 @@ class EntryOut(ma.Schema):
     location = ma.fields.Function(lambda e: None if e.lat is None else {"lat": e.lat, "lon": e.lon})
     chainage = Chainage(attribute="chainage_m", allow_none=True)
     photos = ma.fields.List(ma.fields.String(), attribute="photo_ids")
+    rectify_by = ma.fields.Date(allow_none=True)
     period = ma.fields.String()
     status = ma.fields.String()
     received_at = ma.fields.DateTime()

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy import func, select, update
 
 from ..audit.operations import record
+from ..channels import operations as channels
 from ..clock import utcnow
 from ..competitions.models import Competition, Section, Team
 from ..competitions.operations import bump_revision, check_writable
@@ -97,17 +98,19 @@ def close_period(competition: Competition, key: str, actor=None, reason: str | N
     record("period.closed", competition_id=competition.id, target=f"period:{key}", actor=actor, reason=reason,
            detail={"flag": holder_code, "shared_first": holder_code is None and any(r.rank == 1 for r in sections),
                    "edition": edition, "approval": "pending" if competition.report_approval else None})
+    db.session.flush()
     if not competition.report_approval:
         publish_edition(competition, key, edition)
-    db.session.flush()
     return period, True
 
 
 def publish_edition(competition: Competition, key: str, edition: int) -> int:
     """An edition's report goes out: queued for every recipient once (and, for later editions, the
     earlier editions' unsent deliveries are withdrawn). Called in the transaction of the close, or of
-    the approval when the competition asks for one: a channel's outbox belongs here too."""
-    return queue_reports(competition, key, edition)
+    the approval when the competition asks for one; the groups hear of it with the mail."""
+    queued = queue_reports(competition, key, edition)
+    channels.month_closed(competition, key, edition)
+    return queued
 
 
 def closing_event(period: Period) -> PeriodEvent | None:

@@ -22,7 +22,7 @@ CACHE_CONTROL = "private, max-age=31536000, immutable"
 
 @blp.post("/competitions/<int:cid>/photos")
 @body_limit(MAX_UPLOAD_BYTES)
-@roles("admin", "supervisor")
+@roles("admin", "supervisor", "contractor")
 @blp.doc(requestBody={"required": True, "description": "The image itself, at most 15 MiB and 50 megapixels.",
                       "content": {t: {"schema": {"type": "string", "format": "binary"}} for t in TYPES}})
 @blp.alt_response(200, schema=PhotoOut, description="Stored before: the same answer, nothing stored again.")

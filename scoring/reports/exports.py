@@ -11,6 +11,7 @@ from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 from openpyxl.styles import Font
 from openpyxl.utils import get_column_letter
@@ -105,35 +106,38 @@ def number(value: Decimal | None) -> str:
 
 
 def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
-    """A workbook with one sheet per (title, header, rows); points are numeric cells, text is text."""
-    book = Workbook()
-    book.remove(book.active)
+    """A workbook with one sheet per (title, header, rows); points are numeric cells, text is text.
+    Written row by row (openpyxl's write-only mode): a month's entries are tens of thousands of rows."""
+    book = Workbook(write_only=True)
+    bold = Font(bold=True)
     for title, header, table in sheets:
         sheet = book.create_sheet(title)
-        sheet.append(header)
-        for cell in sheet[1]:
-            cell.font = Font(bold=True)
-        for row in table:
-            # XLSX cannot hold control characters (a \x0b pasted into a team name): drop them there only.
-            sheet.append([ILLEGAL_CHARACTERS_RE.sub("", v) if isinstance(v, str) else v for v in row])
-            for cell in sheet[sheet.max_row]:
-                _as_text(cell)
         sheet.freeze_panes = "A2"
         for index, name in enumerate(header, start=1):
             width = max([len(str(name)) * 2] + [len(str(r[index - 1] or "")) + 2 for r in table[:200]])
             sheet.column_dimensions[get_column_letter(index)].width = min(max(width, 6), 40)
+        sheet.append([_text_cell(sheet, name, bold) for name in header])
+        for row in table:
+            sheet.append([_text_cell(sheet, v) if isinstance(v, str) else v for v in row])
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
 
 
-def _as_text(cell) -> None:
-    """openpyxl makes any string starting with = a formula; nothing we write is one. A string cell
-    with Excel's quote prefix stays text even when someone edits it."""
-    if isinstance(cell.value, str):
-        cell.data_type = "s"
-        if cell.value.startswith(FORMULA_START):
-            cell.quotePrefix = True
+def _text_cell(sheet, value: str, font: Font | None = None):
+    """A string as a text cell. XLSX cannot hold control characters (a \x0b pasted into a team
+    name): they are dropped there only. openpyxl makes any string starting with = a formula; nothing
+    we write is one, and a string with Excel's quote prefix stays text even when someone edits it."""
+    value = ILLEGAL_CHARACTERS_RE.sub("", value)
+    if font is None and not value.startswith(FORMULA_START):
+        return value  # a plain string: openpyxl stores it as text
+    cell = WriteOnlyCell(sheet, value)
+    cell.data_type = "s"
+    if font is not None:
+        cell.font = font
+    if value.startswith(FORMULA_START):
+        cell.quotePrefix = True
+    return cell
 
 
 def section_by_code(competition: Competition, code: str) -> Section | None:

@@ -11,10 +11,12 @@ A run (the scheduler's "mail" job, or `flask reports send`):
    commit BEFORE talking SMTP: status "sending", claimed_by this run, a deterministic Message-ID.
    The UPDATE re-checks the status, so two runs racing (two scheduler processes, two threads) never
    claim the same row; on PostgreSQL the candidates are picked FOR UPDATE SKIP LOCKED.
-3. One SMTP connection for the run; after each message its row is marked sent (or failed, with
-   attempts + 1, the error and the next attempt after 1, 2, 4 … minutes, at most an hour) and
-   committed at once, so a crash leaves at most one row in "sending". After MAX_ATTEMPTS failures
-   a delivery stays `failed`. A failure for one recipient does not resend to the others.
+3. One SMTP connection for the run, batch after batch until nothing is due; each distinct report
+   (one per scope) is rendered and MIME-encoded once for the run. After each message its row is
+   marked sent (or failed, with attempts + 1, the error and the next attempt after 1, 2, 4 …
+   minutes, at most an hour) and committed at once, so a crash leaves at most one row in
+   "sending". After MAX_ATTEMPTS failures a delivery stays `failed`. A failure for one recipient
+   does not resend to the others.
    A month reopened after its report was queued holds its deliveries until it is closed again.
 
 Without SMTP_URL nothing is claimed: deliveries stay queued and the job logs that once.
@@ -28,6 +30,7 @@ import socket
 import ssl
 import uuid
 from datetime import datetime, timedelta
+from email import message_from_bytes, policy
 from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import format_datetime, parseaddr
@@ -49,7 +52,7 @@ log = logging.getLogger(__name__)
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = timedelta(hours=1)
 STUCK_AFTER = timedelta(minutes=15)
-BATCH = 200  # deliveries claimed per run; the rest wait for the next run
+BATCH = 200  # deliveries claimed at a time; a run claims batch after batch until none is due
 INTERRUPTED = ("interrupted while sending; not resent to avoid a duplicate — check the mailbox and resend by hand")
 _warned_unconfigured = False
 
@@ -78,7 +81,8 @@ def due_filter(now: datetime):
 
 
 def send_due(now: datetime) -> int:
-    """Send every delivery that is due; returns how many were sent."""
+    """Send every delivery that is due, batch after batch in this one run over one SMTP connection
+    (each distinct report rendered and encoded once for the run); returns how many were sent."""
     global _warned_unconfigured
     url = current_app.config.get("SMTP_URL")
     if not url:
@@ -87,10 +91,34 @@ def send_due(now: datetime) -> int:
             _warned_unconfigured = True
         return 0
     give_up_interrupted(now)
-    claimed = claim_due(now)
-    if not claimed:
-        return 0
-    return _send(url, claimed, now)
+    sent, connection, rendered = 0, None, {}
+    # The run's reports share what they read (the boards, the month's entries) across the commit after
+    # every message: expired by each commit, every entry would be read again, one query each.
+    session = db.session()
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        while claimed := claim_due(now):
+            if connection is None:
+                try:
+                    connection = connect(url)
+                except (OSError, smtplib.SMTPException) as error:
+                    for delivery in claimed:
+                        _failed(delivery, f"cannot reach the SMTP server: {_describe(error)}", now)
+                    db.session.commit()
+                    log.warning("report mail: %s", _describe(error))
+                    return sent
+            done, lost = _send(connection, claimed, now, rendered)
+            sent += done
+            if lost:
+                break
+    finally:
+        session.expire_on_commit = expire
+        if connection is not None:
+            try:
+                connection.quit()
+            except (OSError, smtplib.SMTPException):
+                pass
+    return sent
 
 
 def give_up_interrupted(now: datetime) -> int:
@@ -134,51 +162,39 @@ def claim_due(now: datetime) -> list[Delivery]:
     return claimed
 
 
-def _send(url: str, deliveries: list[Delivery], now: datetime) -> int:
+def _send(connection: smtplib.SMTP, deliveries: list[Delivery], now: datetime, rendered: dict) -> tuple[int, bool]:
+    """(messages sent, whether the connection was lost: the rest wait for the next run)."""
     sent = 0
-    try:
-        connection = connect(url)
-    except (OSError, smtplib.SMTPException) as error:
-        for delivery in deliveries:
-            _failed(delivery, f"cannot reach the SMTP server: {_describe(error)}", now)
-        db.session.commit()
-        log.warning("report mail: %s", _describe(error))
-        return 0
-    rendered: dict = {}
-    try:
-        for index, delivery in enumerate(deliveries):
-            try:
-                message = build_message(delivery, rendered)
-            except Exception as error:  # noqa: BLE001 - a broken report fails its delivery, not the run
-                log.exception("report %s for %s could not be rendered", delivery.period, delivery.recipient.email)
-                _failed(delivery, f"could not render the report: {_describe(error)}", now)
-                db.session.commit()
-                continue
-            try:
-                connection.send_message(message)
-            except smtplib.SMTPServerDisconnected as error:
-                # The connection is gone: this and the remaining ones wait for the next run.
-                for rest in deliveries[index:]:
-                    _failed(rest, f"SMTP connection lost: {_describe(error)}", now)
-                db.session.commit()
-                return sent
-            except (smtplib.SMTPException, OSError) as error:
-                _failed(delivery, _describe(error), now)
-                db.session.commit()
-                continue
-            delivery.status = "sent"
-            delivery.sent_at = now
-            delivery.attempts += 1
-            delivery.last_error = None
-            db.session.commit()
-            sent += 1
-            log.info("report %s sent to %s", delivery.period, delivery.recipient.email)
-    finally:
+    sender = parseaddr(current_app.config["MAIL_FROM"])[1]
+    for index, delivery in enumerate(deliveries):
         try:
-            connection.quit()
-        except (OSError, smtplib.SMTPException):
-            pass
-    return sent
+            raw, smtputf8 = message_bytes(delivery, rendered)
+        except Exception as error:  # noqa: BLE001 - a broken report fails its delivery, not the run
+            log.exception("report %s for %s could not be rendered", delivery.period, delivery.recipient.email)
+            _failed(delivery, f"could not render the report: {_describe(error)}", now)
+            db.session.commit()
+            continue
+        try:
+            connection.sendmail(sender, [delivery.recipient.email], raw,
+                                mail_options=("SMTPUTF8", "BODY=8BITMIME") if smtputf8 else ())
+        except smtplib.SMTPServerDisconnected as error:
+            # The connection is gone: this and the remaining ones wait for the next run.
+            for rest in deliveries[index:]:
+                _failed(rest, f"SMTP connection lost: {_describe(error)}", now)
+            db.session.commit()
+            return sent, True
+        except (smtplib.SMTPException, OSError) as error:
+            _failed(delivery, _describe(error), now)
+            db.session.commit()
+            continue
+        delivery.status = "sent"
+        delivery.sent_at = now
+        delivery.attempts += 1
+        delivery.last_error = None
+        db.session.commit()
+        sent += 1
+        log.info("report %s sent to %s", delivery.period, delivery.recipient.email)
+    return sent, False
 
 
 def _failed(delivery: Delivery, error: str, now: datetime) -> None:
@@ -221,25 +237,40 @@ def connect(url: str, timeout: float = 30) -> smtplib.SMTP:
 
 def build_message(delivery: Delivery, cache: dict | None = None) -> EmailMessage:
     """The report as one multipart message: text, HTML and the XLSX attachment."""
+    raw, _ = message_bytes(delivery, cache)
+    return message_from_bytes(raw, policy=policy.default)
+
+
+def message_bytes(delivery: Delivery, cache: dict | None = None) -> tuple[bytes, bool]:
+    """(the message as sent over SMTP, whether it needs SMTPUTF8). The report's MIME parts are
+    rendered and encoded once per distinct scope (kept in `cache`); each recipient adds only the
+    header lines that are theirs."""
     cache = {} if cache is None else cache
     key = (delivery.competition_id, delivery.period, delivery.recipient.section_id)
     if key not in cache:
-        competition = db.session.get(Competition, delivery.competition_id)
-        report = build_report(competition, delivery.period, delivery.recipient.section, shared=cache)
-        cache[key] = (report.title, render_text(report), render_html(report), render_xlsx(report), report.filename())
-    subject, text, html, xlsx, filename = cache[key]
-    message = EmailMessage()
-    message["Subject"] = subject
-    message["From"] = current_app.config["MAIL_FROM"]
+        cache[key] = _report_part(delivery, cache)
+    subject, body = cache[key]
     local, _, domain = delivery.recipient.email.rpartition("@")
-    message["To"] = Address(display_name=delivery.recipient.name, username=local, domain=domain)
-    message["Date"] = format_datetime(utcnow().astimezone())
-    message["Message-ID"] = delivery.message_id
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
+    smtputf8 = not delivery.recipient.email.isascii()
+    head = EmailMessage(policy=policy.SMTPUTF8 if smtputf8 else policy.SMTP)
+    head["Subject"] = subject
+    head["From"] = current_app.config["MAIL_FROM"]
+    head["To"] = Address(display_name=delivery.recipient.name, username=local, domain=domain)
+    head["Date"] = format_datetime(utcnow().astimezone())
+    head["Message-ID"] = delivery.message_id
+    return b"".join(head.policy.fold_binary(name, value) for name, value in head.items()) + body, smtputf8
+
+
+def _report_part(delivery: Delivery, cache: dict) -> tuple[str, bytes]:
+    """(subject, the MIME headers and body of the report of the delivery's scope, encoded for SMTP)."""
+    competition = db.session.get(Competition, delivery.competition_id)
+    report = build_report(competition, delivery.period, delivery.recipient.section, shared=cache)
+    message = EmailMessage()
+    message.set_content(render_text(report))
+    message.add_alternative(render_html(report), subtype="html")
     maintype, subtype = XLSX_TYPE.split("/")
-    message.add_attachment(xlsx, maintype=maintype, subtype=subtype, filename=filename)
-    return message
+    message.add_attachment(render_xlsx(report), maintype=maintype, subtype=subtype, filename=report.filename())
+    return report.title, message.as_bytes(policy=policy.SMTP)
 
 
 def requeue_failed(competition_id: int, period: str) -> int:

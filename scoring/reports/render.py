@@ -18,6 +18,7 @@ from ..competitions.models import Competition, Section
 from ..entries.models import Entry
 from ..extensions import db
 from ..month import Month, is_span
+from ..notices.operations import OUTCOME_NAMES, notices_table, outcome, period_notices, rectification_table
 from ..periods.models import Period, PeriodEvent, Snapshot
 from ..standings.operations import active_vetoes, history, leaderboard
 from .exports import KINDS, criteria_names, entries_table, number, period_entries, standings_table, to_xlsx
@@ -52,6 +53,8 @@ class Report:
     entries: list[Entry] = field(default_factory=list)  # the month's counted entries within the scope
     edition: int = 0  # the closes so far: 1 the 通报, 2… a 更正; 0 while never closed
     correction: Correction | None = None  # for edition 2 on: why it was reopened, what changed
+    rectification: list[dict] = field(default_factory=list)  # 整改情况, per section
+    notices: list = field(default_factory=list)  # the month's notices of a section-scoped recipient's section
 
     @property
     def section_entries(self) -> list[Entry]:
@@ -86,10 +89,10 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
                  shared: dict | None = None) -> Report:
     """The month's report for one scope. `shared` keeps what every scope has in common (the
     boards, the vetoes, the trend) across the reports of one mail run, so 500 recipients cost one
-    set of boards plus one entry list per distinct scope."""
-    shared = {} if shared is None else shared
+    set of boards plus the month's entries, read once."""
     if is_span(period):
         return _span_report(competition, period, scope)
+    many, shared = shared is not None, {} if shared is None else shared
     key = ("common", competition.id, period)
     if key not in shared:
         sections = leaderboard(competition, "sections", period)
@@ -97,9 +100,12 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
         vetoes = [{"board": board, "code": r["code"], "name": r["name"], "reason": r["veto_reason"]}
                   for board, rows in (("标段", sections["rows"]), ("突击队", teams["rows"]))
                   for r in rows if r["vetoed"]]
-        shared[key] = (sections, teams, vetoes, *_trend(competition, period))
-    sections, teams, vetoes, trend, days = shared[key]
-    counted = period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
+        notices = period_notices(competition, period)
+        shared[key] = (sections, teams, vetoes, notices,
+                       rectification_table(competition, period, notices, sections["rows"]),
+                       *_trend(competition, period))
+    sections, teams, vetoes, notices, rectification, trend, days = shared[key]
+    counted = _counted(competition, period, scope, shared if many else None)
     deductions = sorted((e for e in counted if e.kind == "deduction" and e.points > 0),
                         key=lambda e: (-e.points, e.observed_at, e.id))
     story_key = ("story", competition.id, period)
@@ -110,7 +116,8 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
         competition=competition, period=period, closed=sections["status"] == "closed",
         sections=sections["rows"], teams=teams["rows"], flag=sections["flag"], criteria=criteria_names(competition),
         vetoes=vetoes, top_deductions=deductions[:TOP_DEDUCTIONS], trend=trend, trend_days=days, scope=scope,
-        entries=counted, edition=edition, correction=correction,
+        entries=counted, edition=edition, correction=correction, rectification=rectification,
+        notices=[n for n in notices if n.section_id == scope.id] if scope else [],
     )
 
 
@@ -195,13 +202,28 @@ def board_changes(before: list[dict], after: list[dict]) -> list[str]:
     return lines
 
 
+def _counted(competition: Competition, period: str, scope: Section | None, shared: dict | None) -> list[Entry]:
+    """The month's counted entries within the scope. For the reports of a mail run (`shared`) the
+    month is read once and split by section: one query instead of one per scope."""
+    if shared is None:
+        return period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
+    key = ("entries", competition.id, period)
+    if key not in shared:
+        everything = period_entries(competition, period, counted_only=True)
+        by_section: dict[int | None, list[Entry]] = {None: everything}
+        for entry in everything:  # in the month's order, so each section's list keeps it
+            by_section.setdefault(entry.section_id, []).append(entry)
+        shared[key] = by_section
+    return shared[key].get(scope.id if scope else None, [])
+
+
 def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]]:
     """Each section's daily total over the month, from the daily snapshots, scaled to bar heights."""
     start, end = Month(period).first_day, Month(period).last_day
     series = []
     for subject in history(competition, "sections", start, end)["subjects"]:
         points = [p for p in subject["history"] if p["period"] == period]
-        if points:
+        if any(p["total"] is not None for p in points):  # a section never assessed that month has no line
             series.append({"code": subject["code"], "name": subject["name"], "points": points})
     totals = [p["total"] for s in series for p in s["points"] if p["total"] is not None]
     days = sorted({p["day"] for s in series for p in s["points"]})
@@ -230,7 +252,8 @@ def _context(report: Report) -> dict:
             "zone": ZoneInfo(report.competition.timezone),
             "items": {i.code: i.name for c in report.competition.criteria for i in c.items},
             "criteria_names": dict(report.criteria),
-            "is_current": report.period == Month.current(report.competition.timezone)}
+            "is_current": report.period == Month.current(report.competition.timezone),
+            "outcome": lambda n: OUTCOME_NAMES[outcome(n, report.competition.timezone)]}
 
 
 def arrow(movement: int | None) -> str:
@@ -261,5 +284,10 @@ def render_xlsx(report: Report) -> bytes:
     competition = report.competition
     sections = standings_table(competition, report.sections)
     teams = standings_table(competition, report.teams)
-    return to_xlsx([("标段排名", *sections), ("突击队排名", *teams),
-                    ("计分明细", *entries_table(competition, report.entries))])
+    rectification = (["标段", "下发", "按期闭环", "逾期闭环", "逾期未整改", "整改中", "按期整改率%"],
+                     [[f"{r['code']} {r['name']}", r["issued"], r["closed_in_time"], r["closed_late"], r["overdue"],
+                       r["open"], r["rate"]] for r in report.rectification])
+    notices = report.notices if report.scope else period_notices(competition, report.period)
+    return to_xlsx([("标段排名", *sections), ("突击队排名", *teams), ("整改情况", *rectification),
+                    ("计分明细", *entries_table(competition, report.entries)),
+                    ("整改通知", *notices_table(competition, notices))])

@@ -5,11 +5,12 @@ from flask_smorest import Blueprint
 from sqlalchemy import select
 
 from ..api import PageArgs, paginate
-from ..auth.access import roles
+from ..auth.access import check_section, roles
 from ..competitions.operations import get_competition
 from ..errors import Problem
 from ..extensions import db
 from ..month import SPAN_PATTERN, Month, is_span, span_months
+from ..notices.operations import notices_table, period_notices
 from ..periods.operations import approve_edition
 from ..standings.operations import leaderboard, resolve_period
 from . import exports, render
@@ -22,6 +23,7 @@ from .schemas import (
     RecipientIn,
     RecipientOut,
     ReportArgs,
+    SendIn,
     StandingsExportArgs,
 )
 
@@ -61,10 +63,13 @@ def delete_recipient(cid, rid):
 
 @blp.post("/reports/<month:period>/send")
 @roles("admin")
+@blp.arguments(SendIn(), required=False)
 @blp.response(202, DeliveryOut(many=True))
-def post_send(cid, period):
-    """Queue the month's report for every recipient: once per recipient, however often asked."""
-    send_report(get_competition(cid), period)
+def post_send(data, cid, period):
+    """Queue the month's report for every recipient: once per recipient, however often asked.
+    `{"resend_failed": true}` also queues the failed deliveries again (after the office has checked them)."""
+    resend = bool((data or {}).get("resend_failed"))
+    send_report(get_competition(cid), period, resend_failed=resend, by="api" if resend else None)
     return _deliveries(cid, period)
 
 
@@ -97,7 +102,7 @@ def _deliveries(cid: int, period: str) -> list[Delivery]:
 
 
 @blp.get("/reports/<period>")
-@roles(*REPORT_READERS)
+@roles(*REPORT_READERS, "contractor")
 @blp.arguments(ReportArgs, location="query")
 @blp.response(200, description="The monthly report as mailed: text/html, text/plain or an XLSX workbook. "
                                "`scope` shows what a recipient of that section gets. A month not yet closed "
@@ -106,7 +111,13 @@ def _deliveries(cid: int, period: str) -> list[Delivery]:
 def get_report(args, cid, period):
     competition = get_competition(cid)
     _report_key(competition, period)
-    report = render.build_report(competition, period, scope_section(cid, args["scope"]))
+    scope = scope_section(cid, args["scope"])
+    if g.user.role == "contractor":  # a contractor reads its own sections' report only
+        if scope is None:
+            raise Problem(403, "承包人只能查看本标段的报告（scope=标段编号）。"
+                               "A contractor reads its section's report only.")
+        check_section(g.user, scope.id, scope.code)
+    report = render.build_report(competition, period, scope)
     if args["format"] == "html":
         # The report is mail HTML: inline styles and nothing else, so that much is allowed here.
         return current_app.response_class(render.render_html(report), mimetype="text/html", headers={
@@ -171,7 +182,10 @@ def export_entries_csv(args, cid):
 @blp.response(200, description="Every entry of the month (counted, late and void), as an XLSX workbook.")
 def export_entries_xlsx(args, cid):
     key, (header, table) = _entries_export(cid, args)
-    return _download(exports.to_xlsx([("计分明细", header, table)]), exports.XLSX_TYPE, f"entries-{key}.xlsx")
+    competition = get_competition(cid)
+    notices = notices_table(competition, period_notices(competition, key))
+    return _download(exports.to_xlsx([("计分明细", header, table), ("整改通知", *notices)]), exports.XLSX_TYPE,
+                     f"entries-{key}.xlsx")
 
 
 @blp.get("/exports/standings.csv")

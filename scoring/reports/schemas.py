@@ -41,6 +41,10 @@ class DeliveryOut(ma.Schema):
         return "queued" if delivery.status == "sending" else delivery.status
 
 
+class SendIn(Strict):
+    resend_failed = ma.fields.Boolean(load_default=False)
+
+
 class ReportArgs(Strict):
     format = ma.fields.String(load_default="html", validate=ma.validate.OneOf(("html", "text", "xlsx")))
     scope = ma.fields.String(load_default="all", validate=ma.validate.Length(min=1, max=40))

@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
               help="Run one job now and exit instead of running the schedule.")
 @with_appcontext
 def scheduler_command(once):
-    """Run the scheduler in the foreground (rollups, auto-close, consistency check, report mail)."""
+    """Run the scheduler in the foreground (rollups, auto-close, consistency check, report mail, group bots)."""
     if once:
         click.echo(f"{once}: {run_job(once)}")
         return

@@ -13,10 +13,15 @@ from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
+from ..channels import outbox
+from ..channels.operations import daily_digest, notices_overdue
 from ..clock import utcnow
 from ..competitions.models import Competition
+from ..entries.operations import post_entries
+from ..entries.schemas import EntryIn
 from ..extensions import db, upsert_insert
 from ..month import Month
+from ..notices.operations import mark_overdue, penalty
 from ..periods.models import Period, PeriodEvent
 from ..periods.operations import close_period, ensure_periods
 from ..reports import mail
@@ -93,19 +98,23 @@ def close_due_periods(now: datetime | None = None) -> list[str]:
     return closed
 
 
-def take_daily_snapshots(now: datetime | None = None) -> list[str]:
-    """Once a day, after SNAPSHOT_TIME local time, store every open month's standings."""
-    now = now or utcnow()
-    taken = []
+def once_a_day(job: str, setting: str, now: datetime):
+    """(competition, its today) for each competition whose day has passed the time of day `setting` in
+    its zone, and whose (job, day) this transaction claims: once a day, whatever the number of schedulers."""
     for competition in db.session.scalars(select(Competition).where(Competition.archived_at.is_(None))
                                           .order_by(Competition.id)).all():
         tz = ZoneInfo(competition.timezone)
         today = now.astimezone(tz).date()
-        if now < _at(today, current_app.config["SNAPSHOT_TIME"], tz):
-            continue
-        if claim("snapshot", f"{competition.id}:{today.isoformat()}"):
-            rows = take_daily_snapshot(competition, today)
-            taken.append(f"{competition.id}:{today.isoformat()}:{rows}")
+        if now >= _at(today, current_app.config[setting], tz) and claim(job, f"{competition.id}:{today.isoformat()}"):
+            yield competition, today
+
+
+def take_daily_snapshots(now: datetime | None = None) -> list[str]:
+    """Once a day, after SNAPSHOT_TIME local time, store every open month's standings."""
+    taken = []
+    for competition, today in once_a_day("snapshot", "SNAPSHOT_TIME", now or utcnow()):
+        rows = take_daily_snapshot(competition, today)
+        taken.append(f"{competition.id}:{today.isoformat()}:{rows}")
     return taken
 
 
@@ -131,12 +140,50 @@ def send_mail(now: datetime | None = None) -> int:
     return mail.send_due(now or utcnow())
 
 
+def overdue_notices(now: datetime | None = None) -> list[str]:
+    """Notices past the end of their rectify_by day and not closed: marked overdue once, and the competition's
+    overdue_penalty posted once for each (client_id overdue:<number>: two schedulers cannot double it)."""
+    gone = mark_overdue(now or utcnow())
+    for competition_id in sorted({notice.competition_id for notice in gone}):  # the groups hear of it once
+        notices_overdue(competition_id, [
+            {"number": n.number, "section": n.section, "section_name": n.section_name, "days_late": n.days_late}
+            for n in gone if n.competition_id == competition_id])
+    load = EntryIn().load
+    for notice in gone:
+        log.info("notice %s of competition %s is overdue", notice.number, notice.competition_id)
+        fine = penalty(notice)
+        if fine is not None:
+            competition, actor, payload = fine
+            (outcome,) = post_entries(competition, actor, [payload], load)
+            if outcome.status not in ("created", "duplicate"):
+                log.warning("overdue penalty %s not posted: %s %s", payload["client_id"], outcome.status,
+                            outcome.errors)
+    return [notice.number for notice in gone]
+
+
+def queue_digests(now: datetime | None = None) -> list[str]:
+    """Once a day, after DIGEST_TIME in the competition's zone: the day's digest to its group bots."""
+    queued = []
+    for competition, today in once_a_day("digest", "DIGEST_TIME", now or utcnow()):
+        daily_digest(competition, today)
+        queued.append(f"{competition.id}:{today.isoformat()}")
+    return queued
+
+
+def send_channels(now: datetime | None = None) -> int:
+    """Send the queued group-bot messages (see channels.outbox)."""
+    return outbox.send_due(now or utcnow())
+
+
 JOBS = {
     "heartbeat": heartbeat,
     "close": close_due_periods,
     "snapshot": take_daily_snapshots,
     "check": check_consistency,
     "mail": send_mail,
+    "overdue": overdue_notices,
+    "digest": queue_digests,
+    "channels": send_channels,
 }
 
 

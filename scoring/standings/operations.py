@@ -19,6 +19,7 @@ from ..competitions.models import Competition, Section, Team
 from ..errors import Problem
 from ..extensions import db
 from ..month import Month, is_span, span_months
+from ..notices.operations import wall_badges
 from ..periods.models import Period, Snapshot
 from ..types import json_default
 from ..vetoes.models import Veto, VetoRevocation
@@ -47,7 +48,10 @@ def _subjects(competition_id: int, board: str) -> dict[int, engine.Subject]:
 def _tallies(competition_id: int, board: str, key: str, subjects: dict[int, engine.Subject]):
     t = SubjectTally
     result: dict[str, engine.Tally] = {}
-    rows = db.session.execute(
+    # Core on the session's connection: a board after a write reads a month's aggregates (up to a row
+    # per subject and item) twice, this month and the month before, and the ORM's row handling cost
+    # more than the query.
+    rows = db.session.connection().execute(
         select(t.subject_id, t.criterion, t.item, t.deductions, t.bonuses, t.entries)
         .where(t.competition_id == competition_id, t.period == key, t.board == board, t.entries != 0)
     )
@@ -188,13 +192,16 @@ class BoardStamp:
     timezone: str
 
 
-_STAMP = select(Competition.id, Competition.created_at, Competition.revision, Competition.timezone).where(
-    Competition.id == bindparam("cid"))
+STAMP_COLUMNS = (Competition.id, Competition.created_at, Competition.revision, Competition.timezone)
+_STAMP = select(*STAMP_COLUMNS).where(Competition.id == bindparam("cid"))
 
 
-def board_stamp(competition_id: int) -> BoardStamp:
-    row = db.session.connection().execute(_STAMP, {"cid": competition_id}).first()
+def board_stamp(competition_id: int, row: tuple | None = None) -> BoardStamp:
+    """The stamp of the competition: from `row` (STAMP_COLUMNS read along with the caller's token),
+    or read here."""
     if row is None:
+        row = db.session.connection().execute(_STAMP, {"cid": competition_id}).first()
+    if row is None or row[0] is None:
         raise Problem(404, f"No competition {competition_id}.")
     return BoardStamp(*row)
 
@@ -219,7 +226,10 @@ def leaderboard_body(competition: Competition | BoardStamp, board: str, key: str
     revision in its own transaction, so a cached body is never stale, whichever worker serves it."""
     provisional = bool(provisional) and is_span(key)
     full = db.session.get(Competition, competition.id)  # only on a miss: the rules, the names
-    body = json.dumps(leaderboard(full, board, key, provisional), ensure_ascii=False, default=json_default).encode()
+    data = leaderboard(full, board, key, provisional)
+    if board == "sections":  # the wall's badges: each section's notices not closed, now
+        data["notices"] = wall_badges(competition.id)
+    body = json.dumps(data, ensure_ascii=False, default=json_default).encode()
     return etag_for(competition, board, key, provisional), body
 
 

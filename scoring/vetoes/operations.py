@@ -4,6 +4,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from ..audit.operations import record
+from ..channels import operations as channels
 from ..competitions.models import Competition
 from ..competitions.operations import bump_revision, check_writable, find_section, find_team
 from ..errors import Problem
@@ -47,6 +48,7 @@ def create_veto(competition: Competition, user, data: dict) -> Veto:
     bump_revision(competition.id)
     record("veto.created", competition_id=competition.id, target=f"veto:{veto.id}", reason=data["reason"],
            detail={"section": section.code, "team": team.code if team else None, "period": data["period"]})
+    channels.veto_imposed(veto)
     return veto
 
 
@@ -71,4 +73,5 @@ def revoke_veto(veto: Veto, user, reason: str) -> Veto:
     record("veto.revoked", competition_id=veto.competition_id, target=f"veto:{veto.id}", reason=reason)
     db.session.flush()
     db.session.refresh(veto)
+    channels.veto_revoked(veto)
     return veto

@@ -28,10 +28,14 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' 
        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'")
 
 
+OFFICE = "office/"  # the console and leaders' screens: loaded on demand, online, never by a supervisor's tablet
+
+
 def shell_files() -> list[str]:
-    """Every file the app needs to open offline, as URLs."""
+    """Every file the app needs to open offline, as URLs (the office's screens need the network anyway)."""
     static = sorted(p.relative_to(STATIC).as_posix() for p in STATIC.rglob("*")
-                    if p.is_file() and p.name not in PAGES and p.name != "sw.js")
+                    if p.is_file() and p.name not in PAGES and p.name != "sw.js"
+                    and not p.relative_to(STATIC).as_posix().startswith(OFFICE))
     return ["/app/", "/app/manifest.webmanifest", *(f"/app/static/{name}" for name in static)]
 
 

@@ -64,6 +64,12 @@
     return svg;
   }
 
+  function badge(className, text, title) {
+    const node = el("span", className, text);
+    node.title = title;
+    return node;
+  }
+
   // -- drawing --------------------------------------------------------------------------------
   // Movement against last month misleads while few subjects have a result yet (+7 with two assessed):
   // shown once at least half of the board is assessed, or the month is closed.
@@ -100,6 +106,9 @@
       flags.appendChild(document.createTextNode(`×${row.flags}`));
       main.appendChild(flags);
     }
+    const notices = board === "sections" ? ((state.data.sections || {}).notices || {})[row.code] : null;
+    if (notices && notices.open) main.appendChild(badge("notice", `整改${notices.open}`, "未闭环的整改通知"));
+    if (notices && notices.overdue) main.appendChild(badge("notice overdue", `逾期${notices.overdue}`, "逾期未整改"));
     name.appendChild(main);
     if (row.vetoed) {
       const sub = el("span", "sub");

@@ -9,12 +9,14 @@ import boards from "./screens/boards.js";
 import help from "./screens/help.js";
 import { loginDialog, loginScreen } from "./screens/login.js";
 import mine from "./screens/mine.js";
+import notices from "./screens/notices.js";
+import office from "./office.js";
 import outboxScreen from "./screens/outbox.js";
 import post from "./screens/post.js";
 import * as session from "./session.js";
 
 // The order is the order of the tabs. More roles' screens (issues 16, 17) are added here.
-router.register(post, outboxScreen, mine, boards, help);
+router.register(post, notices, outboxScreen, mine, boards, ...office, help);
 
 const ROLE_NAMES = { supervisor: "监理", admin: "竞赛办", viewer: "领导", contractor: "施工单位", display: "大屏" };
 const root = document.getElementById("app");

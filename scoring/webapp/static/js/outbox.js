@@ -95,9 +95,9 @@ export async function load() {
 }
 
 /** Queue a posting (the body carries its client_id) and try to send it at once. */
-export async function enqueue({ type = "entry", body, photos, competition, summary }) {
+export async function enqueue({ type = "entry", body, photos, competition, summary, target = null }) {
   const record = {
-    client_id: body.client_id, type, owner: session.user.username, competition,
+    client_id: body.client_id, type, target, owner: session.user.username, competition,
     created_at: new Date().toISOString(), state: "queued", tried: false, editing: false,
     body, photos: photos.map((p) => ({ ...p, uploaded: false })), summary,
   };
@@ -337,7 +337,17 @@ async function accepted(record, id, entryStatus, warnings) {
   for (const warning of warnings || []) events.dispatchEvent(new CustomEvent("warning", { detail: warning }));
 }
 
-const SENDERS = { entry: postEntries };
+/** A notice's answer or re-check (§7): one POST each to its notice (`target`); a resend is stored once. */
+const toNotice = (action) => async (group) => {
+  for (const record of group) {
+    await mark(record, { state: "sending", tried: true, last_attempt_at: new Date().toISOString() });
+    emit();
+    await postOne(`/notices/${record.target}/${action}`, record);
+  }
+  emit();
+};
+
+const SENDERS = { entry: postEntries, response: toNotice("responses"), review: toNotice("review") };
 
 // -- when to send -------------------------------------------------------------------------------
 

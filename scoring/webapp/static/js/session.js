@@ -96,6 +96,8 @@ export async function revokeForgotten() {
 /** The competition this person works in: their own, or (office-wide users) the first one listed. */
 export async function competitionId() {
   if (state.user.competition) return state.user.competition;
+  const chosen = await db.get("kv", "competition-chosen");  // an office-wide user's pick (the console)
+  if (chosen) return chosen;
   const cached = await db.get("kv", "competition-id");
   const fetching = api.get("/competitions?per_page=1").then(async ({ data }) => {
     const id = data.length ? data[0].id : null;

@@ -16,12 +16,13 @@ function when(iso) {
 
 function row(record) {
   const s = record.summary || {};
+  const entry = !record.type || record.type === "entry";
   const lines = [
-    h("div", { class: "what" },
+    !entry ? h("div", { class: "what" }, h("b", null, s.title)) : h("div", { class: "what" },
       h("b", { class: `points ${record.body.kind}` }, `${s.kind || ""}${s.points ?? record.body.points} 分`),
       ` ${s.section || record.body.section}`, s.team ? ` · ${s.team}` : "",
       ` · ${s.criterion || record.body.criterion || ""}${s.item ? ` ${s.item}` : ""}`),
-    h("div", { class: "meta" }, `检查 ${s.observed || record.body.observed_at}`, s.chainage ? ` · ${s.chainage}` : "",
+    !entry ? null : h("div", { class: "meta" }, `检查 ${s.observed || record.body.observed_at}`, s.chainage ? ` · ${s.chainage}` : "",
       record.photos.length ? ` · 照片 ${record.photos.length} 张` : "", ` · 存入 ${when(record.created_at)}`),
     s.note ? h("div", { class: "note" }, s.note) : null,
   ];
@@ -37,14 +38,14 @@ function row(record) {
       why.lines.length ? h("ul", null, why.lines.map((line) => h("li", null, line))) : null,
       h("p", null, why.advice)));
     actions.push(
-      h("button", { type: "button", class: "secondary", onclick: () => router.go("post", "copy", record.client_id) }, "复制为新记录"),
+      entry ? h("button", { type: "button", class: "secondary", onclick: () => router.go("post", "copy", record.client_id) }, "复制为新记录") : null,
       h("button", { type: "button", class: "danger", "data-action": "discard", onclick: () => discard(record) }, "放弃"));
   } else if (!mine) {
     lines.push(h("div", { class: "result warn" }, `属于用户 ${record.owner}：需要其本人登录后发送`));
   } else if (outbox.editable(record)) {
     lines.push(h("div", { class: "meta" }, record.editing ? "正在修改，保存前不会发送" : "还没有发出，可以修改"));
     actions.push(
-      h("button", { type: "button", class: "secondary", onclick: () => router.go("post", "edit", record.client_id) }, "修改"),
+      entry ? h("button", { type: "button", class: "secondary", onclick: () => router.go("post", "edit", record.client_id) }, "修改") : null,
       h("button", { type: "button", class: "danger", "data-action": "discard", onclick: () => discard(record) }, "删除"));
   } else {
     lines.push(h("div", { class: "meta" },
@@ -68,7 +69,7 @@ async function discard(record) {
 export default {
   name: "outbox",
   title: "待发送",
-  roles: ["supervisor", "admin"],
+  roles: ["supervisor", "admin", "contractor"],
   mount(container) {
     const count = h("span", { class: "big-count" });
     const message = h("p", { class: "send-status", role: "status" });

@@ -1,0 +1,181 @@
+// Competitions: which one the console works in; a new one with its rulebook (the five criteria, their items
+// and maximums, bonus caps, the tie-break order), added up as one types and checked against the API's rules
+// before it is sent; sections (their chainage on a strip of the 121 km road) and teams.
+
+import { CRITERIA, act, api, button, choose, explain, field, frame, h, load, select, table, toast } from "./ui.js";
+
+const ROAD_KM = 121;
+const CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$/;
+const POINTS = /^\d{1,3}(\.\d{1,2})?$/;
+const TEMPLATE = [  // the article's words, a plausible split of the 100 points
+  ["quality", "比工艺工法、赛工程质量", "3", [["Q1", "实体质量", "15"], ["Q2", "工艺工法", "10"]]],
+  ["safety", "比平安稳定、赛安全生产", "3", [["S1", "安全防护", "15"], ["S2", "安全管理", "10"]]],
+  ["schedule", "比节点管控、赛工程进度", "2", [["P1", "节点完成", "20"]]],
+  ["environment", "比措施达标、赛工地环保", "2", [["E1", "扬尘治理", "15"]]],
+  ["management", "比协同高效、赛精细管理", "2", [["M1", "内业资料", "15"]]],
+];
+const cents = (text) => (POINTS.test(String(text).trim()) ? Math.round(Number(text) * 100) : null);
+const show = (c) => String(c / 100);
+
+/** What the API would refuse in a rulebook, in Chinese; [] when it may be sent. */
+export function checkRulebook(book) {
+  const errors = [];
+  if (!book.name.trim()) errors.push("请填写竞赛名称");
+  if (!book.organizer.trim()) errors.push("请填写主办单位");
+  let total = 0;
+  const codes = new Map();
+  for (const c of book.criteria) {
+    const label = CRITERIA[c.code];
+    const weight = cents(c.weight);
+    if (!weight) errors.push(`${label}：权重应为大于 0、最多两位小数的数`);
+    if (cents(c.bonus_cap) === null) errors.push(`${label}：加分上限应为 0 或正数，最多两位小数`);
+    if (!c.items.length) errors.push(`${label}：至少一条细则`);
+    let sum = 0;
+    for (const item of c.items) {
+      if (!CODE.test(item.code)) errors.push(`${label}：细则编号「${item.code}」只能用字母、数字和 - _ .`);
+      codes.set(item.code, (codes.get(item.code) || 0) + 1);
+      if (!item.name.trim()) errors.push(`${label} ${item.code}：请填写细则名称`);
+      const max = cents(item.max_points);
+      if (!max) errors.push(`${label} ${item.code}：满分应为大于 0、最多两位小数的数`);
+      else sum += max;
+    }
+    c.sum = sum;
+    if (weight && sum !== weight) errors.push(`${label}：细则满分合计 ${show(sum)}，不等于权重 ${show(weight)}`);
+    total += weight || 0;
+  }
+  book.total = total;
+  if (total !== 10000) errors.push(`五项权重合计 ${show(total)}，应为 100`);
+  for (const [code, n] of codes) if (n > 1 && code) errors.push(`细则编号 ${code} 重复`);
+  return errors;
+}
+
+function editor(onCreated) {
+  const book = { name: "", organizer: "", timezone: "Asia/Shanghai", tie_break: ["safety", "quality", "schedule", "environment", "management"],
+    criteria: TEMPLATE.map(([code, name, cap, items]) => ({ code, name, weight: String(items.reduce((a, i) => a + Number(i[2]), 0)),
+      bonus_cap: cap, items: items.map(([ic, n, m]) => ({ code: ic, name: n, max_points: m })) })) };
+  const root = h("div", { class: "rulebook" });
+  const input = (obj, key, test, extra = {}) => h("input", { type: "text", value: obj[key], "data-test": test, ...extra,
+    oninput: (e) => { obj[key] = e.target.value; check(); } });
+  const summary = h("p", { "data-test": "c-total" });
+  const errors = h("ul", { class: "errors", "data-test": "c-errors" });
+  const create = button("创建竞赛", async (e) => {
+    if (check().length) return;
+    const body = { name: book.name.trim(), organizer: book.organizer.trim(), timezone: book.timezone.trim(), tie_break: book.tie_break,
+      criteria: book.criteria.map((c) => ({ code: c.code, name: c.name.trim() || CRITERIA[c.code], weight: Number(c.weight),
+        bonus_cap: Number(c.bonus_cap), items: c.items.map((i) => ({ code: i.code, name: i.name.trim(), max_points: Number(i.max_points) })) })) };
+    const made = await act(e.currentTarget, () => api.post("/competitions", body), "竞赛已创建");
+    if (made) onCreated(made.data);
+  }, "primary", { "data-test": "c-create" });
+  const sums = new Map();
+  function check() {
+    const found = checkRulebook(book);
+    for (const c of book.criteria) {
+      const s = sums.get(c.code);
+      s.textContent = `细则合计 ${show(c.sum)}`;
+      s.className = cents(c.weight) === c.sum ? "ok-line" : "sum-bad";
+    }
+    summary.textContent = `五项权重合计 ${show(book.total)} / 100`;
+    summary.className = book.total === 10000 ? "ok-line" : "sum-bad";
+    errors.replaceChildren(...found.map((text) => h("li", null, text)));
+    create.disabled = found.length > 0;
+    return found;
+  }
+  function draw() {
+    const cards = book.criteria.map((c) => {
+      sums.set(c.code, h("span"));
+      return h("div", { class: "crit-card", "data-criterion": c.code },
+        h("div", { class: "crit-head" }, h("b", null, CRITERIA[c.code]), field("名称", input(c, "name", `name-${c.code}`)),
+          field("权重", input(c, "weight", `w-${c.code}`, { inputmode: "decimal" })),
+          field("加分上限", input(c, "bonus_cap", `cap-${c.code}`, { inputmode: "decimal" })), sums.get(c.code)),
+        c.items.map((item, i) => h("div", { class: "item-row" },
+          input(item, "code", `i-${c.code}-${i}-code`, { "aria-label": "编号" }),
+          input(item, "name", `i-${c.code}-${i}-name`, { "aria-label": "名称", placeholder: "细则名称" }),
+          input(item, "max_points", `i-${c.code}-${i}-max`, { "aria-label": "满分", inputmode: "decimal" }),
+          button("删除", () => { c.items.splice(i, 1); draw(); }, "secondary small"))),
+        button("＋ 细则", () => { c.items.push({ code: "", name: "", max_points: "" }); draw(); }, "secondary small", { "data-test": `add-${c.code}` }));
+    });
+    const order = h("ol", { class: "tie-break" }, book.tie_break.map((code, i) => h("li", null, CRITERIA[code],
+      i ? button("上移", () => { book.tie_break.splice(i - 1, 2, code, book.tie_break[i - 1]); draw(); }, "secondary small") : null)));
+    root.replaceChildren(h("div", { class: "form-grid" }, field("竞赛名称", input(book, "name", "c-name")),
+      field("主办单位", input(book, "organizer", "c-organizer")), field("时区", input(book, "timezone", "c-timezone"))),
+    h("div", { class: "check-box" }, summary, errors, create),
+    ...cards, h("h4", null, "同分时依次比较（排名规则）"), order);
+    check();
+  }
+  draw();
+  return root;
+}
+
+function strip(sections, draft) {
+  const pct = (km) => `${Math.max(0, Math.min(100, (Number(km) / ROAD_KM) * 100))}`;
+  const segs = sections.map((s) => ({ ...s, cls: "seg" }));
+  if (draft) segs.push({ ...draft, cls: `seg draft${sections.some((s) => Number(draft.start_km) < Number(s.end_km) && Number(draft.end_km) > Number(s.start_km)) ? " overlap" : ""}` });
+  const box = h("div", { class: "strip", "data-test": "strip", "aria-label": `全线 ${ROAD_KM} 公里` },
+    segs.filter((s) => Number(s.end_km) > Number(s.start_km)).map((s) => h("span", { class: s.cls, title: `${s.code} K${s.start_km}–K${s.end_km}` }, s.code)),
+    [0, 30, 60, 90, ROAD_KM].map((km) => h("span", { class: "tick" }, `K${km}`)));
+  // positions go in as CSS custom properties set through the CSSOM (no style attribute: the CSP allows none)
+  segs.filter((s) => Number(s.end_km) > Number(s.start_km)).forEach((s, i) => {
+    box.children[i].style.setProperty("left", `${pct(s.start_km)}%`);
+    box.children[i].style.setProperty("width", `${pct(Number(s.end_km) - Number(s.start_km))}%`);
+  });
+  [...box.querySelectorAll(".tick")].forEach((t, i) => t.style.setProperty("left", `${pct([0, 30, 60, 90, ROAD_KM][i])}%`));
+  return box;
+}
+
+export default function mount(container) {
+  const body = frame(container, "竞赛设置", "setup");
+  const draw = async () => {
+    const c = await load();
+    const all = await api.getAll("/competitions");
+    const list = table(["编号", "名称", "主办", ""], all.map((x) => h("tr", { "data-competition": x.id },
+      h("td", null, x.id), h("td", null, x.name), h("td", null, x.organizer),
+      h("td", null, x.id === c.cid ? h("b", null, "当前") : button("切换到此竞赛", async () => { await choose(x.id); draw(); }, "secondary small")))));
+    const parts = [h("h3", null, "竞赛"), list,
+      h("details", { open: !c.cid || undefined }, h("summary", null, "新建竞赛（考核细则）"),
+        editor(async (made) => { await choose(made.id); draw(); }))];
+    if (c.cid) {
+      const s = { code: "", name: "", start_km: "", end_km: "", contractor: "" };
+      const stripBox = h("div");
+      const redraw = () => stripBox.replaceChildren(strip(c.sections, s.start_km !== "" && s.end_km !== "" ? s : null));
+      const inp = (key, extra = {}) => h("input", { type: "text", "data-test": `s-${key}`, ...extra,
+        oninput: (e) => { s[key] = e.target.value.trim(); redraw(); } });
+      const sErrors = h("ul", { class: "errors" });
+      const addSection = button("添加标段", async (e) => {
+        const problems = [];
+        if (!CODE.test(s.code)) problems.push("编号只能用字母、数字和 - _ .");
+        if (!s.name) problems.push("请填写名称");
+        if (!s.contractor) problems.push("请填写施工单位");
+        const a = Number(s.start_km);
+        const b = Number(s.end_km);
+        if (s.start_km === "" || s.end_km === "" || Number.isNaN(a) || Number.isNaN(b) || a < 0) problems.push("起止公里应为数字");
+        else if (b <= a) problems.push("止点应大于起点");
+        else if (b > ROAD_KM) problems.push(`止点超出全线 ${ROAD_KM} 公里`);
+        sErrors.replaceChildren(...problems.map((p) => h("li", null, p)));
+        if (problems.length) return;
+        if (await act(e.currentTarget, () => api.post(`/competitions/${c.cid}/sections`, { ...s, start_km: a, end_km: b }), `已添加 ${s.code}`)) draw();
+      }, "primary small", { "data-test": "s-add" });
+      redraw();
+      const t = { code: h("input", { type: "text", "data-test": "t-code" }), name: h("input", { type: "text", "data-test": "t-name" }),
+        leader: h("input", { type: "text", "data-test": "t-leader" }),
+        section: select(c.sections.map((x) => [x.code, `${x.code} ${x.name}`]), "", { "data-test": "t-section" }) };
+      const addTeam = button("添加突击队", async (e) => {
+        const v = Object.fromEntries(Object.entries(t).map(([k, el]) => [k, el.value.trim()]));
+        if (!CODE.test(v.code) || !v.name || !v.leader || !v.section) return toast("请完整填写：编号（字母、数字）、名称、负责人、标段", "error");
+        if (await act(e.currentTarget, () => api.post(`/competitions/${c.cid}/teams`, v), `已添加 ${v.code}`)) draw();
+        return null;
+      }, "primary small", { "data-test": "t-add" });
+      parts.push(h("h3", null, `标段（${c.competition.name}）`), stripBox,
+        table(["编号", "名称", "桩号", "施工单位"], c.sections.map((x) => h("tr", { "data-section": x.code },
+          h("td", null, x.code), h("td", null, x.name), h("td", null, x.chainage || `${x.start_km}–${x.end_km} km`), h("td", null, x.contractor)))),
+        h("div", { class: "form-grid" }, field("编号", inp("code")), field("名称", inp("name")), field("起点 km", inp("start_km", { inputmode: "decimal" })),
+          field("止点 km", inp("end_km", { inputmode: "decimal" })), field("施工单位", inp("contractor")), addSection), sErrors,
+        h("h3", null, "党员突击队"),
+        table(["编号", "名称", "负责人", "标段"], c.teams.map((x) => h("tr", { "data-team": x.code },
+          h("td", null, x.code), h("td", null, x.name), h("td", null, x.leader), h("td", null, x.section)))),
+        h("div", { class: "form-grid" }, field("编号", t.code), field("名称", t.name), field("负责人", t.leader), field("标段", t.section), addTeam));
+    }
+    body.replaceChildren(...parts);
+  };
+  draw().catch((error) => body.replaceChildren(h("p", { class: "notice" }, explain(error))));
+  return null;
+}
