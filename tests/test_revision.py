@@ -38,6 +38,7 @@ BOARD_ROUTES = {
     ("POST", "/api/v1/competitions/<int:cid>/teams"),
     ("POST", "/api/v1/competitions/<int:cid>/entries"),
     ("POST", "/api/v1/entries/<int:entry_id>/void"),
+    ("POST", "/api/v1/entries/<int:entry_id>/correct"),
     ("POST", "/api/v1/competitions/<int:cid>/vetoes"),
     ("POST", "/api/v1/competitions/<int:cid>/vetoes/<int:veto_id>/revoke"),
     ("POST", "/api/v1/competitions/<int:cid>/periods/<month:key>/close"),
@@ -58,6 +59,8 @@ OTHER_ROUTES = {
     ("POST", "/api/v1/competitions/<int:cid>/recipients"): "mail recipients",
     ("DELETE", "/api/v1/competitions/<int:cid>/recipients/<int:rid>"): "mail recipients",
     ("POST", "/api/v1/competitions/<int:cid>/reports/<month:period>/send"): "mail deliveries",
+    ("POST", "/api/v1/competitions/<int:cid>/reports/<month:period>/approve"):
+        "mail deliveries (bumps the revision anyway: it writes the month's history)",
     ("POST", "/api/v1/notices/<int:notice_id>/responses"): "an answered notice is still open on the wall",
     ("PATCH", "/api/v1/users/<int:user_id>"): "users: active, sections, names",
     ("POST", "/api/v1/users/<int:user_id>/password"): "passwords and tokens",
@@ -72,6 +75,7 @@ OTHER_COMMANDS = {
     "users deactivate": "users and tokens",
     "users reactivate": "users",
     "users password": "passwords and tokens",
+    "users token": "tokens",
     "backup": "reads only",
     "reports send": "mail deliveries",
     "reports preview": "reads only",
@@ -198,6 +202,13 @@ def _void(ctx):
     ctx.api.void(ctx.counted["id"], who="sup1", reason="录错")
 
 
+def _correct(ctx):
+    ctx.api.answer(ctx.client.post(f"/api/v1/entries/{ctx.counted['id']}/correct", headers=ctx.world.headers(),
+                                   json={"reason": "分值录错", "entry": ctx.api.entry(
+                                       section="LJ-01", team="TJD-1", points=2, observed_at=ctx.months.observed_at())}),
+                   201)
+
+
 def _veto(ctx):
     ctx.api.veto("LJ-01", reason="事故")
 
@@ -266,6 +277,7 @@ PATHS = {
     "POST entries (one)": _entry,
     "POST entries (batch)": _batch,
     "POST void": _void,
+    "POST correct": _correct,
     "POST vetoes": _veto,
     "POST revoke": _revoke,
     "POST close": _close,

@@ -7,7 +7,7 @@ import marshmallow as ma
 from marshmallow import pre_load, validates_schema
 
 from ..api import PageArgs
-from ..fields import Code, Name, PointsField, Strict, StrictBoolean, Text
+from ..fields import Code, Name, Pattern, PointsField, Strict, StrictBoolean, Text
 from ..standings.engine import CRITERIA, DEFAULT_TIE_BREAK
 
 
@@ -45,8 +45,8 @@ class AutoCloseIn(Strict):
 
     day = ma.fields.Integer(required=True, strict=True, validate=ma.validate.Range(1, 28, error="Must be 1 to 28 "
                             "(every month has that day)."))
-    time = ma.fields.String(load_default="00:30", validate=ma.validate.Regexp(
-        r"^([01]\d|2[0-3]):[0-5]\d$", error="A time of day, HH:MM (e.g. 00:30)."))
+    time = ma.fields.String(load_default="00:30", validate=Pattern(
+        r"([01]\d|2[0-3]):[0-5]\d", error="A time of day, HH:MM (e.g. 00:30)."))
 
 
 def _auto_close():

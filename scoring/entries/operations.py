@@ -310,7 +310,8 @@ def as_posted(outcome: Outcome, user: User, competition: Competition) -> SimpleN
         **{k: v for k, v in row.items() if k not in _NOT_COLUMNS}, id=outcome.entry_id, photo_ids=row["photos"],
         section=SimpleNamespace(code=row["section_code"]),
         team=SimpleNamespace(code=row["team_code"]) if row["team_code"] else None,
-        supervisor=SimpleNamespace(username=user.username), void=None, competition=competition)
+        supervisor=SimpleNamespace(username=user.username), void=None, corrector=None, corrects_id=None,
+        competition=competition)
 
 
 def get_entry(entry_id: int) -> Entry:
