@@ -107,3 +107,46 @@ def test_the_api_holds_its_schema_under_generated_requests(fuzzed, examples):
     print(f"\n[schemathesis] {calls['operations']} operations, {calls['requests']} requests, "
           f"{examples} examples per operation and mode")
     assert calls["operations"] >= 30
+
+
+def test_the_boards_answer_what_the_document_says(app, client, world, api, months):
+    """The leaderboard is sent as pre-serialized bytes, never through its schema: its answers (a closed month
+    with its flag, a veto, a subject not assessed, the year board, a 304) and the history's must still match
+    the published document, and a body that strays from it must not."""
+    from scoring.competitions.operations import get_competition
+    from scoring.standings.operations import take_daily_snapshot
+
+    api.post(month=months.last, who="sup1", section="LJ-01", team="TJD-1", points=2)
+    api.post(month=months.last, who="sup2", section="LJ-02", points=1)
+    api.close(months.last)
+    api.post(who="sup1", section="LJ-01", points=1.5)
+    api.veto("LJ-02", period=months.this)
+    with app.app_context():
+        take_daily_snapshot(get_competition(world.cid), utcnow().astimezone(SHANGHAI).date())
+        db.session.commit()
+    schema = schemathesis.openapi.from_wsgi("/api/openapi.json", app)
+    board = schema["/api/v1/competitions/{cid}/leaderboard"]["GET"]
+    history = schema["/api/v1/competitions/{cid}/leaderboard/history"]["GET"]
+    seen = []
+    for kind in ("sections", "teams"):
+        for period in (months.ago(2), months.last, months.this, months.year):
+            response = client.get(world.url(f"/leaderboard?board={kind}&period={period}"), headers=world.headers())
+            assert response.status_code == 200
+            board.validate_response(response)
+            seen.append(response.get_json())
+            again = client.get(world.url(f"/leaderboard?board={kind}&period={period}"),
+                               headers={**world.headers(), "If-None-Match": response.headers["ETag"]})
+            assert again.status_code == 304
+            board.validate_response(again)
+        response = client.get(world.url(f"/leaderboard/history?board={kind}"), headers=world.headers())
+        history.validate_response(response)
+        assert any(s["history"] for s in response.get_json()["subjects"])
+    rows = [row for answer in seen for row in answer["rows"]]
+    assert any(a["flag"] for a in seen) and any(a["flag"] is None for a in seen)
+    assert {True, False} <= {row["vetoed"] for row in rows} and {True, False} <= {row["assessed"] for row in rows}
+
+    strayed = dict(seen[0], rows=[{**seen[0]["rows"][0], "extra": 1}])
+    response = client.get(world.url("/leaderboard"), headers=world.headers())
+    response.set_data(app.json.dumps(strayed))
+    with pytest.raises(AssertionError, match="'extra' was unexpected"):
+        board.validate_response(response)

@@ -13,6 +13,7 @@ from ..errors import Problem
 from ..fields import Strict
 from ..month import MonthField
 from .operations import BOARDS, STAMP_COLUMNS, board_stamp, etag_for, history, leaderboard_body, resolve_period
+from .schemas import HistoryOut, LeaderboardOut
 
 blp = Blueprint("standings", __name__, url_prefix="/api/v1/competitions/<int:cid>",
                 description="Live and closed leaderboards, the year board and daily history.")
@@ -45,7 +46,8 @@ BOARD_STAMP = Along(STAMP_COLUMNS[0], "cid", STAMP_COLUMNS)
 @blp.get("/leaderboard")
 @roles(*READERS, "display", along=BOARD_STAMP)
 @blp.arguments(BoardArgs(), location="query")
-@blp.response(200, description="The board; 304 when If-None-Match carries its current ETag.")
+@blp.response(200, LeaderboardOut, description="The board, with its ETag.")  # sent as cached bytes, not dumped
+@blp.alt_response(304, description="Not modified: If-None-Match carries the board's current ETag.")
 def get_leaderboard(args, cid):
     check_competition(g.user, cid)
     stamp = board_stamp(cid, g.along)
@@ -64,7 +66,7 @@ def get_leaderboard(args, cid):
 @blp.get("/leaderboard/history")
 @roles(*READERS, "display")
 @blp.arguments(HistoryArgs, location="query")
-@blp.response(200)
+@blp.response(200, HistoryOut)
 def get_history(args, cid):
     check_competition(g.user, cid)
     competition = get_competition(cid)
