@@ -52,14 +52,25 @@ class RowOut(ma.Schema):
 
 
 @complete
+class NoticeBadgeOut(ma.Schema):
+    open = ma.fields.Integer()
+    overdue = ma.fields.Integer()
+
+
 class LeaderboardOut(ma.Schema):
-    competition = ma.fields.Nested(CompetitionRef)
-    board = ma.fields.String(validate=ma.validate.OneOf(BOARDS))
-    period = MonthField(year=True)
-    status = ma.fields.String(validate=ma.validate.OneOf(("open", "closed")))
-    generated_at = ma.fields.DateTime()
-    flag = ma.fields.Nested(FlagOut, allow_none=True, metadata={"description": "Who holds the red flag then."})
-    rows = ma.fields.List(ma.fields.Nested(RowOut))
+    competition = ma.fields.Nested(CompetitionRef, required=True)
+    board = ma.fields.String(required=True, validate=ma.validate.OneOf(BOARDS))
+    period = MonthField(required=True, year=True, quarter=True)
+    status = ma.fields.String(required=True, validate=ma.validate.OneOf(("open", "closed")))
+    generated_at = ma.fields.DateTime(required=True)
+    flag = ma.fields.Nested(FlagOut, required=True, allow_none=True,
+                            metadata={"description": "Who holds the red flag then."})
+    rows = ma.fields.List(ma.fields.Nested(RowOut), required=True)
+    # Only some boards carry these.
+    provisional = ma.fields.Boolean(metadata={"description": "A year or quarter board: the running month counted too."})
+    months = ma.fields.List(MonthField(), metadata={"description": "A year or quarter board: the months it counts."})
+    notices = ma.fields.Dict(keys=ma.fields.String(), values=ma.fields.Nested(NoticeBadgeOut), metadata={
+        "description": "The sections board: each section's rectification notices not closed (open, overdue)."})
 
 
 @complete
