@@ -31,7 +31,7 @@ class PointsField(ma.fields.Decimal):
             raise ma.ValidationError(f"Must be between {self.low} and {self.high}.")
         if number != number.quantize(CENT):
             raise ma.ValidationError("At most 2 decimal places.")
-        return number.quantize(CENT)
+        return abs(number).quantize(CENT) if not number else number.quantize(CENT)  # JSON has one zero: -0 is 0
 
 
 class AwareDateTime(ma.fields.AwareDateTime):
