@@ -7,7 +7,7 @@
 - `login`: POST /api/v1/auth/token for a username and password.
 - `months`: this, last and next month (Asia/Shanghai) from the service's clock, and an `observed_at` in each.
 - `clock`: moves the service's clock (time-machine). A test or module whose story is set on fixed dates
-  marks itself `@pytest.mark.time_machine("2026-11-27T10:00:00+08:00")`, which sets the clock before
+  marks itself `@pytest.mark.time_machine("2025-11-27T10:00:00+08:00")`, which sets the clock before
   `app` and `world` exist. Tests against real processes (`LiveServer`, scheduler processes) cannot be
   moved this way: they take their months from `months` on the real clock.
 - `live_server`: a real gunicorn on a free port against the same database; `browser` and `page`: Debian's

@@ -159,7 +159,7 @@ def test_absurd_locations_chainages_ids_and_queries(app, client, world, api):
     api.problem(client.post("/api/v1/entries/9223372036854775808/void", json={"reason": "x"},
                                headers=world.headers()), 404)
     for query in ("page=0", "page=99999999999999999999", "per_page=501", "per_page=-1", "per_page=1e3",
-                  "period=2026-13", "status=deleted", "criterion=luck"):
+                  "period=2025-13", "status=deleted", "criterion=luck"):
         api.problem(client.get(world.url(f"/entries?{query}"), headers=world.headers()), 422)
     r = client.post("/api/v1/users", json={"username": "x1", "role": "viewer", "competition": 10**30},
                     headers=world.headers())
@@ -196,8 +196,8 @@ def test_timestamps_far_away_or_malformed_are_422(app, client, world, api, month
     before = stored_counts(app)
     for observed_at in ("1900-01-01T00:00:00+08:00", "1999-12-31T23:59:59+00:00", "0001-01-01T00:00:00+00:00",
                         "9999-12-31T23:59:59+14:00", "2101-01-01T00:00:00+08:00", months.observed_at(months.next),
-                        "2026-11-02T10:15:00", "2026-13-45T99:00:00+08:00", "yesterday", "1700000000",
-                        "2026-11-02T10:15:00+25:00", 1700000000):
+                        "2025-11-02T10:15:00", "2025-13-45T99:00:00+08:00", "yesterday", "1700000000",
+                        "2025-11-02T10:15:00+25:00", 1700000000):
         problem = api.problem(client.post(world.url("/entries"), json=api.entry(observed_at=observed_at),
                                              headers=world.headers("sup1")), 422)
         assert "observed_at" in problem["errors"], observed_at

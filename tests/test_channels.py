@@ -307,7 +307,7 @@ def test_a_wrong_secret_fails_with_the_platforms_words_and_the_others_still_go(c
     assert [len(bot.requests) for bot, _ in made.values()] == [1, 1, 1]
 
 
-@pytest.mark.time_machine("2026-11-27T17:59:00+08:00")
+@pytest.mark.time_machine("2025-11-27T17:59:00+08:00")
 def test_the_daily_digest_goes_once_at_its_hour(client, world, api, app, bots, clock):
     from scoring.scheduler.jobs import queue_digests
 
@@ -316,8 +316,8 @@ def test_the_daily_digest_goes_once_at_its_hour(client, world, api, app, bots, c
     api.post(section="LJ-02", who="sup2", kind="bonus", criterion="safety", item=None, points=1)
     with app.app_context():
         assert queue_digests() == []  # DIGEST_TIME defaults to 18:00
-        clock.move_to("2026-11-27T18:00:00+08:00", tick=False)
-        assert queue_digests() == [f"{world.cid}:2026-11-27"]
+        clock.move_to("2025-11-27T18:00:00+08:00", tick=False)
+        assert queue_digests() == [f"{world.cid}:2025-11-27"]
         assert queue_digests() == []
         db.session.commit()
     send(app)
@@ -325,7 +325,7 @@ def test_the_daily_digest_goes_once_at_its_hour(client, world, api, app, bots, c
     assert digest.splitlines()[0] == "### 市大外环五比五赛 日报 11月27日"
     assert "今日录入 3 条：扣分 2 条，加分 1 条" in digest
     assert "LJ-01 一标段：2 条，共 2.5 分" in digest and "LJ-02 二标段：" not in digest
-    assert "2026年11月暂列第一：LJ-02 二标段 101分" in digest
+    assert "2025年11月暂列第一：LJ-02 二标段 101分" in digest
 
 
 def test_two_scheduler_processes_send_each_event_once_per_channel(client, world, api, app, bots, months,

@@ -29,8 +29,8 @@ from scoring.vetoes.operations import create_veto
 
 SECTIONS = ("LJ-01", "LJ-02", "LJ-03")
 TEAMS = {"LJ-01": "TJD-1", "LJ-02": "TJD-2", "LJ-03": "TJD-3"}
-pytestmark = pytest.mark.time_machine("2026-11-27T10:00:00+08:00")  # the streams are postings of Oct and Nov 2026
-MONTHS = {"2026-10": "2026-10-{:02d}T09:30:00+08:00", "2026-11": "2026-11-{:02d}T09:30:00+08:00"}
+pytestmark = pytest.mark.time_machine("2025-11-27T10:00:00+08:00")  # the streams are postings of Oct and Nov 2025
+MONTHS = {"2025-10": "2025-10-{:02d}T09:30:00+08:00", "2025-11": "2025-11-{:02d}T09:30:00+08:00"}
 SLOTS = [("quality", "Q1", "deduction"), ("quality", "Q2", "deduction"), ("safety", "S1", "deduction"),
          ("safety", "S2", "deduction"), ("schedule", "P1", "deduction"), ("environment", "E1", "deduction"),
          ("management", "M1", "deduction"), ("quality", None, "bonus"), ("safety", "S2", "bonus"),

@@ -73,8 +73,8 @@ INVALID_ENTRIES = {
     "team of another section": ({"team": "TJD-2"}, "team"),
     "item of another criterion": ({"item": "Q1"}, "item"),
     "deduction without item": ({"item": None}, "item"),
-    "naive timestamp": ({"observed_at": "2026-11-02T10:15:00"}, "observed_at"),
-    "date only": ({"observed_at": "2026-11-02"}, "observed_at"),
+    "naive timestamp": ({"observed_at": "2025-11-02T10:15:00"}, "observed_at"),
+    "date only": ({"observed_at": "2025-11-02"}, "observed_at"),
     "not a time": ({"observed_at": "yesterday"}, "observed_at"),
     "far in the future": ({"observed_at": "next month"}, "observed_at"),  # beyond the 24 h of slack
     "unknown field": ({"photo": "x.jpg"}, "photo"),
@@ -272,7 +272,7 @@ def test_filters_and_pagination(client, world, api, months):
     page = client.get(world.url("/entries?per_page=3"), headers=world.headers())
     assert [e["id"] for e in page.get_json()] == ids[:3] and page.headers["X-Total-Count"] == "4"
     assert 'rel="next"' in page.headers["Link"] and "per_page=3" in page.headers["Link"]
-    for bad in ("period=2026-13", "period=Nov", "criterion=speed", "status=deleted", "per_page=501", "colour=red"):
+    for bad in ("period=2025-13", "period=Nov", "criterion=speed", "status=deleted", "per_page=501", "colour=red"):
         r = client.get(world.url(f"/entries?{bad}"), headers=world.headers())
         assert r.status_code in (200, 422), bad
         if bad != "colour=red":

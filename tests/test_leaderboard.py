@@ -169,24 +169,24 @@ def test_shared_rank_one_awards_no_flag_and_ends_the_holders_tenure(client, worl
     assert {r["code"]: r["flags"] for r in api.board()["rows"]} == {"LJ-01": 1, "LJ-02": 0, "LJ-03": 0}
 
 
-@pytest.mark.time_machine("2026-11-27T10:00:00+08:00")  # three months of one year
+@pytest.mark.time_machine("2025-11-27T10:00:00+08:00")  # three months of one year
 def test_year_board_means(client, world, api):
-    api.post(month="2026-09", section="LJ-01", points=2)  # 98
-    api.post(month="2026-09", section="LJ-02", points=1)  # 99
-    api.post(month="2026-10", section="LJ-01", points=4)  # 96
-    api.post(month="2026-10", section="LJ-02", points=0)  # vetoed: 0
-    api.veto("LJ-02", period="2026-10")
+    api.post(month="2025-09", section="LJ-01", points=2)  # 98
+    api.post(month="2025-09", section="LJ-02", points=1)  # 99
+    api.post(month="2025-10", section="LJ-01", points=4)  # 96
+    api.post(month="2025-10", section="LJ-02", points=0)  # vetoed: 0
+    api.veto("LJ-02", period="2025-10")
     api.post(section="LJ-02", criterion="quality", item="Q1", points=0.5)  # 99.5; LJ-01 skips November
-    api.close("2026-09")
+    api.close("2025-09")
     # The official year counts the closed months only: September.
-    year = api.board(period="2026")
-    assert (year["provisional"], year["months"], year["status"]) == (False, ["2026-09"], "open")
+    year = api.board(period="2025")
+    assert (year["provisional"], year["months"], year["status"]) == (False, ["2025-09"], "open")
     r = {row["code"]: row for row in year["rows"]}
     assert (r["LJ-02"]["total"], r["LJ-02"]["rank"], r["LJ-01"]["total"], r["LJ-01"]["rank"]) == (99, 1, 98, 2)
-    api.close("2026-10")
+    api.close("2025-10")
     # provisional=true adds the months begun and still open: the running November.
-    year = api.get("/leaderboard?period=2026&provisional=true", "viewer").get_json()
-    assert (year["provisional"], year["months"]) == (True, ["2026-09", "2026-10", "2026-11"])
+    year = api.get("/leaderboard?period=2025&provisional=true", "viewer").get_json()
+    assert (year["provisional"], year["months"]) == (True, ["2025-09", "2025-10", "2025-11"])
     r = {row["code"]: row for row in year["rows"]}
     assert r["LJ-01"]["total"] == 97 and r["LJ-01"]["rank"] == 1
     assert r["LJ-02"]["total"] == Decimal("66.17") and r["LJ-02"]["rank"] == 2  # (99 + 0 + 99.5) / 3

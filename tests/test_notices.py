@@ -107,7 +107,7 @@ def test_a_deadline_only_on_a_deduction_within_a_year(api, months):
     api.post(status=422, kind="bonus", item=None, rectify_by=api.due())
     api.post(status=422, rectify_by=api.due(-40))
     api.post(status=422, rectify_by=api.due(400))
-    api.post(status=422, rectify_by="2026-02-30")
+    api.post(status=422, rectify_by="2025-02-30")
     assert api.stored() == before
 
 
@@ -146,7 +146,7 @@ def test_a_void_cancels_an_open_notice_but_not_a_closed_one(api):
     assert [n["id"] for n in api.get("/notices?status=cancelled").get_json()] == [notice["id"]]
 
 
-@pytest.mark.time_machine("2026-11-27T10:00:00+08:00")
+@pytest.mark.time_machine("2025-11-27T10:00:00+08:00")
 def test_overdue_after_the_end_of_the_day_and_penalised_once(app, api, world, clock):
     from scoring.competitions.models import Competition
     from scoring.competitions.operations import bump_revision
@@ -156,20 +156,20 @@ def test_overdue_after_the_end_of_the_day_and_penalised_once(app, api, world, cl
         db.session.get(Competition, world.cid).overdue_penalty = 2
         bump_revision(world.cid)
         db.session.commit()
-    late = api.notice(rectify_by="2026-11-28", item="S2")
-    kept = api.notice(rectify_by="2026-11-28")
+    late = api.notice(rectify_by="2025-11-28", item="S2")
+    kept = api.notice(rectify_by="2025-11-28")
     api.respond(kept["id"])
     api.review(kept["id"])
-    waiting = api.notice(rectify_by="2026-11-28")
+    waiting = api.notice(rectify_by="2025-11-28")
     api.respond(waiting["id"])  # answered but not re-checked: still not closed
-    clock.move_to("2026-11-28T23:59:00+08:00")
+    clock.move_to("2025-11-28T23:59:00+08:00")
     with app.app_context():
         assert run_job("overdue") == []
     assert api.get("/notices?overdue=true").get_json() == []
     group = api.answer(api.client.post(world.url("/channels"), headers=world.headers(), json={
         "kind": "wecom", "url": "https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=k-overdue",
         "events": ["notice_overdue"]}), 201)
-    clock.move_to("2026-11-29T00:00:30+08:00")
+    clock.move_to("2025-11-29T00:00:30+08:00")
     with app.app_context():
         gone = run_job("overdue")
     assert sorted(gone) == sorted([late["number"], waiting["number"]])
@@ -182,7 +182,7 @@ def test_overdue_after_the_end_of_the_day_and_penalised_once(app, api, world, cl
     assert sorted(e["client_id"] for e in fines) == sorted(f"overdue:{n}" for n in gone)
     (fine,) = [e for e in fines if e["client_id"] == f"overdue:{late['number']}"]
     assert (fine["item"], fine["points"], fine["note"], fine["observed_at"]) == \
-        ("S2", 2, f"逾期未整改 {late['number']}", "2026-11-28T23:59:59+08:00")
+        ("S2", 2, f"逾期未整改 {late['number']}", "2025-11-28T23:59:59+08:00")
     assert api.show(late["id"])["penalty_entry"] == fine["id"]
     assert api.show(late["id"])["steps"][-1]["action"] == "overdue"
     with app.app_context():
@@ -208,7 +208,7 @@ def test_overdue_penalty_is_set_at_creation_and_shown_with_the_rules(client, wor
                             headers=world.headers()), 422, "overdue_penalty")
 
 
-@pytest.mark.time_machine("2026-11-27T10:00:00+08:00")
+@pytest.mark.time_machine("2025-11-27T10:00:00+08:00")
 def test_wall_report_and_exports_show_the_notices(app, client, api, world, clock):
     import io
 
@@ -216,15 +216,15 @@ def test_wall_report_and_exports_show_the_notices(app, client, api, world, clock
 
     from scoring.scheduler.jobs import run_job
 
-    in_time = api.notice(rectify_by="2026-11-28")
+    in_time = api.notice(rectify_by="2025-11-28")
     api.respond(in_time["id"])
     api.review(in_time["id"])
-    late = api.notice(rectify_by="2026-11-27", note="=HYPERLINK(\"http://x\")")
-    api.notice(rectify_by="2026-11-30")
-    api.notice(who="sup2", section="LJ-02", rectify_by="2026-11-30")
-    cancelled = api.notice(rectify_by="2026-11-30")
+    late = api.notice(rectify_by="2025-11-27", note="=HYPERLINK(\"http://x\")")
+    api.notice(rectify_by="2025-11-30")
+    api.notice(who="sup2", section="LJ-02", rectify_by="2025-11-30")
+    cancelled = api.notice(rectify_by="2025-11-30")
     api.void(cancelled["entry"]["id"])
-    clock.move_to("2026-11-28T08:00:00+08:00")
+    clock.move_to("2025-11-28T08:00:00+08:00")
     with app.app_context():
         run_job("overdue")
     assert api.board(who="wall")["notices"] == {"LJ-01": {"open": 1, "overdue": 1}, "LJ-02": {"open": 1, "overdue": 0}}
@@ -232,22 +232,22 @@ def test_wall_report_and_exports_show_the_notices(app, client, api, world, clock
     api.review(late["id"])  # closed late
     assert api.board(who="wall")["notices"]["LJ-01"] == {"open": 1, "overdue": 0}
 
-    text = api.get("/reports/2026-11?format=text").get_data(as_text=True)
+    text = api.get("/reports/2025-11?format=text").get_data(as_text=True)
     assert "【整改情况】" in text
     assert "LJ-01 一标段：下发 3，按期闭环 1，逾期闭环 1，逾期未整改 0，整改中 1，按期整改率 33%" in text
     assert "LJ-03 三标段：下发 0" in text and "按期整改率 —" in text
-    scoped = client.get(world.url("/reports/2026-11?format=text&scope=LJ-01"), headers=world.headers("con1"))
+    scoped = client.get(world.url("/reports/2025-11?format=text&scope=LJ-01"), headers=world.headers("con1"))
     scoped = scoped.get_data(as_text=True)
     assert f"{late['number']}" in scoped and "逾期闭环" in scoped and "按期闭环" in scoped
     assert "本月整改通知（4 份）" in scoped  # the cancelled one is listed as such
-    html = api.get("/reports/2026-11?format=html&scope=LJ-01").get_data(as_text=True)
+    html = api.get("/reports/2025-11?format=html&scope=LJ-01").get_data(as_text=True)
     assert "整改情况" in html and late["number"] in html
 
-    book = load_workbook(io.BytesIO(api.get("/exports/entries.xlsx?period=2026-11").get_data()))
+    book = load_workbook(io.BytesIO(api.get("/exports/entries.xlsx?period=2025-11").get_data()))
     sheet = book["整改通知"]
     rows = list(sheet.iter_rows(min_row=2, values_only=True))
     assert sorted(r[0] for r in rows) == sorted(n["number"] for n in api.get("/notices").get_json())
     (formula,) = [c for c in sheet["F"] if c.value == "=HYPERLINK(\"http://x\")"]
     assert formula.data_type == "s" and formula.quotePrefix
-    report = load_workbook(io.BytesIO(api.get("/reports/2026-11?format=xlsx").get_data()))
+    report = load_workbook(io.BytesIO(api.get("/reports/2025-11?format=xlsx").get_data()))
     assert [r[1] for r in report["整改情况"].iter_rows(min_row=2, values_only=True)] == [3, 1, 0]

@@ -55,7 +55,7 @@ def opened(data: bytes) -> Image.Image:
 # -- upload -----------------------------------------------------------------------------------------
 
 def test_a_camera_photo_is_stored_upright_small_and_without_its_exif(app, client, world):
-    taken = datetime(2026, 11, 2, 9, 41, 7)
+    taken = datetime(2025, 11, 2, 9, 41, 7)
     data = encode(card_image(3000, 4000), exif=camera_exif(orientation=6, taken=taken, offset="+07:00",
                                                            lat=(36.0, 27.0, 36.0), lon=(115.0, 58.0, 48.0)),
                   quality=92, comment=b"owner: SN-CAMERA-4711",
@@ -77,14 +77,14 @@ def test_a_camera_photo_is_stored_upright_small_and_without_its_exif(app, client
     image = opened(full.data)
     assert image.size == (2048, 1536) and image.format == "JPEG"
     assert not image.getexif() and "exif" not in image.info
-    for secret in (b"Exif", b"HUAWEI", b"SN-CAMERA-4711", b"2026:11:02", b"xmpmeta", b"GPSLatitude"):
+    for secret in (b"Exif", b"HUAWEI", b"SN-CAMERA-4711", b"2025:11:02", b"xmpmeta", b"GPSLatitude"):
         assert secret not in full.data
 
 
 def test_without_an_offset_the_camera_time_is_read_in_the_competitions_zone(client, world):
-    r = upload(client, world, photo(taken=datetime(2026, 11, 3, 16, 20)))
+    r = upload(client, world, photo(taken=datetime(2025, 11, 3, 16, 20)))
     assert r.status_code == 201
-    assert r.get_json()["taken_at"] == "2026-11-03T16:20:00+08:00"
+    assert r.get_json()["taken_at"] == "2025-11-03T16:20:00+08:00"
     assert r.get_json()["location"] is None
 
 
@@ -235,7 +235,7 @@ def test_bad_uploads_are_refused_with_nothing_stored(app, client, world, case, a
 
 @pytest.mark.parametrize("kind", ["JPEG", "WEBP"])  # a PNG chunk carries a CRC: damaged, the file is broken
 def test_a_photo_with_a_damaged_exif_block_is_kept_without_time_or_place(client, world, kind):
-    exif = camera_exif(orientation=6, taken=datetime(2026, 11, 2, 9, 0), lat=(36.0, 27.0, 0.0), lon=(115.0, 58.0, 0.0))
+    exif = camera_exif(orientation=6, taken=datetime(2025, 11, 2, 9, 0), lat=(36.0, 27.0, 0.0), lon=(115.0, 58.0, 0.0))
     data = encode(card_image(), kind, exif=exif)
     at = data.index(exif.tobytes()[6:10]) + 1  # the second letter of the TIFF byte-order mark (II or MM)
     r = upload(client, world, data[:at] + b"6" + data[at + 1:], content_type=f"image/{kind.lower()}")
@@ -248,7 +248,7 @@ def test_damaged_photos_are_refused_or_kept_never_a_500(client, world):
     import random
 
     rng = random.Random(15)
-    exif = {"orientation": 6, "taken": datetime(2026, 11, 2, 9, 0), "offset": "+08:00", "lat": (36.0, 27.0, 0.0),
+    exif = {"orientation": 6, "taken": datetime(2025, 11, 2, 9, 0), "offset": "+08:00", "lat": (36.0, 27.0, 0.0),
             "lon": (115.0, 58.0, 0.0)}
     sources = [encode(card_image(120, 90), kind, exif=camera_exif(**exif)) for kind in ("JPEG", "PNG", "WEBP")]
     answers = set()
@@ -385,9 +385,9 @@ def test_photo_store_settings_when_good():
 
 
 def test_the_photo_time_is_kept_in_utc(app, client, world):
-    upload(client, world, photo(taken=datetime(2026, 11, 3, 16, 20), offset="+08:00"))
+    upload(client, world, photo(taken=datetime(2025, 11, 3, 16, 20), offset="+08:00"))
     with app.app_context():
-        assert db.session.scalar(select(Photo.taken_at)) == datetime(2026, 11, 3, 8, 20, tzinfo=UTC)
+        assert db.session.scalar(select(Photo.taken_at)) == datetime(2025, 11, 3, 8, 20, tzinfo=UTC)
 
 
 # -- an S3-compatible store (moto's standalone server, a real process) --------------------------------
@@ -478,7 +478,7 @@ def test_the_demo_draws_its_sign_without_a_cjk_font_too(monkeypatch):
     demo_photos._font.cache_clear()
     try:
         data = demo_photos.site_photo(random.Random(1), chainage="K27+350", section="LJ-03 顾官屯镇段",
-                                      finding="临边防护缺失", taken=datetime(2026, 11, 5, 10, 15, tzinfo=UTC),
+                                      finding="临边防护缺失", taken=datetime(2025, 11, 5, 10, 15, tzinfo=UTC),
                                       lat=36.45, lon=115.98)
     finally:
         demo_photos._font.cache_clear()

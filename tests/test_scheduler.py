@@ -26,8 +26,8 @@ from scoring.standings.models import DailyStanding
 from scoring.standings.operations import board_rows
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
-# The jobs are called with an explicit `now` in November 2026; the service's clock is set there too.
-NOVEMBER = pytest.mark.time_machine("2026-11-27T10:00:00+08:00")
+# The jobs are called with an explicit `now` in November 2025; the service's clock is set there too.
+NOVEMBER = pytest.mark.time_machine("2025-11-27T10:00:00+08:00")
 
 
 def at(*args) -> datetime:
@@ -40,56 +40,56 @@ def count(model, *where) -> int:
 
 @NOVEMBER
 def test_auto_close_only_after_the_deadline_and_never_after_a_reopen(client, world, app, api):
-    api.post(month="2026-10", section="LJ-02", who="sup2", points=1)
-    api.post(month="2026-11", section="LJ-01", points=1)
+    api.post(month="2025-10", section="LJ-02", who="sup2", points=1)
+    api.post(month="2025-11", section="LJ-01", points=1)
     with app.app_context():
-        assert close_due_periods(at(2026, 11, 3, 0, 29, 59)) == []  # the default: the 3rd at 00:30
+        assert close_due_periods(at(2025, 11, 3, 0, 29, 59)) == []  # the default: the 3rd at 00:30
         db.session.commit()
-    assert api.board("2026-10")["status"] == "open"
+    assert api.board("2025-10")["status"] == "open"
     with app.app_context():
-        assert close_due_periods(at(2026, 11, 3, 0, 30)) == [f"{world.cid}:2026-10"]
+        assert close_due_periods(at(2025, 11, 3, 0, 30)) == [f"{world.cid}:2025-10"]
         db.session.commit()
-        assert close_due_periods(at(2026, 11, 3, 0, 31)) == []
+        assert close_due_periods(at(2025, 11, 3, 0, 31)) == []
         db.session.commit()
         event = db.session.scalar(select(PeriodEvent))
         assert event.action == "close" and event.actor_id is None
         actors = db.session.scalars(select(AuditEvent.actor).where(AuditEvent.action == "period.closed")).all()
         assert actors == ["scheduler"]
-    october = api.board("2026-10")
+    october = api.board("2025-10")
     assert october["status"] == "closed" and october["flag"]["section"] == "LJ-02"
-    assert api.board("2026-11")["status"] == "open"  # the running month stays open
+    assert api.board("2025-11")["status"] == "open"  # the running month stays open
 
-    api.reopen("2026-10", reason="补录")
+    api.reopen("2025-10", reason="补录")
     with app.app_context():
-        assert close_due_periods(at(2026, 11, 27, 12, 0)) == []
+        assert close_due_periods(at(2025, 11, 27, 12, 0)) == []
         db.session.commit()
-    assert api.board("2026-10")["status"] == "open"  # the admin closes it again, not the scheduler
-    api.close("2026-10")
+    assert api.board("2025-10")["status"] == "open"  # the admin closes it again, not the scheduler
+    api.close("2025-10")
 
 
-@pytest.mark.time_machine("2026-11-03T00:29:00+08:00")
+@pytest.mark.time_machine("2025-11-03T00:29:00+08:00")
 def test_the_jobs_read_the_services_clock(client, world, app, api, clock):
     """Run as the scheduler runs them, with no `now` given: the deadline is checked against scoring.clock."""
-    api.post(month="2026-10", points=1)
+    api.post(month="2025-10", points=1)
     with app.app_context():
         assert run_job("close") == []
-    clock.move_to("2026-11-03T00:30:00+08:00")
+    clock.move_to("2025-11-03T00:30:00+08:00")
     with app.app_context():
-        assert run_job("close") == [f"{world.cid}:2026-10"]
-    assert api.board("2026-10")["status"] == "closed"
+        assert run_job("close") == [f"{world.cid}:2025-10"]
+    assert api.board("2025-10")["status"] == "closed"
 
 
 @NOVEMBER
 @pytest.mark.tampers_with_board_tables
 def test_auto_close_follows_the_competitions_day_and_time_and_zone(client, world, app, api):
     api.answer(client.patch(world.url(), json={"auto_close": {"day": 5, "time": "18:00"}}, headers=world.headers()))
-    api.post(month="2026-10", points=1)
+    api.post(month="2025-10", points=1)
     with app.app_context():
         db.session.execute(Competition.__table__.update().values(timezone="Europe/Berlin"))
         db.session.commit()
         berlin = ZoneInfo("Europe/Berlin")
-        assert close_due_periods(datetime(2026, 11, 5, 17, 59, tzinfo=berlin)) == []
-        assert close_due_periods(datetime(2026, 11, 5, 18, 0, tzinfo=berlin)) == [f"{world.cid}:2026-10"]
+        assert close_due_periods(datetime(2025, 11, 5, 17, 59, tzinfo=berlin)) == []
+        assert close_due_periods(datetime(2025, 11, 5, 18, 0, tzinfo=berlin)) == [f"{world.cid}:2025-10"]
         db.session.commit()
 
 
@@ -99,26 +99,26 @@ def test_a_month_without_entries_is_not_closed(client, world, app, api):
     """Nothing to freeze, nothing to mail (CONTRACT.md §3: such a close is refused); an entry arriving later
     is counted, and the month then closes at the next round."""
     with app.app_context():
-        db.session.execute(Competition.__table__.update().values(created_at=at(2026, 9, 20, 8, 0)))
+        db.session.execute(Competition.__table__.update().values(created_at=at(2025, 9, 20, 8, 0)))
         db.session.commit()
-        assert close_due_periods(at(2026, 11, 3, 1, 0)) == []
+        assert close_due_periods(at(2025, 11, 3, 1, 0)) == []
         db.session.commit()
     assert all(p["status"] == "open" for p in client.get(world.url("/periods"), headers=world.headers()).get_json())
-    assert api.post(month="2026-10", points=1)["status"] == "counted"
+    assert api.post(month="2025-10", points=1)["status"] == "counted"
     with app.app_context():
-        assert close_due_periods(at(2026, 11, 3, 1, 1)) == [f"{world.cid}:2026-10"]
+        assert close_due_periods(at(2025, 11, 3, 1, 1)) == [f"{world.cid}:2025-10"]
         db.session.commit()
 
 
 @NOVEMBER
 def test_a_competition_closed_by_hand_is_never_auto_closed(client, world, app, api):
-    api.post(month="2026-10", points=1)
+    api.post(month="2025-10", points=1)
     body = api.answer(client.patch(world.url(), json={"auto_close": None}, headers=world.headers()))
     assert body["auto_close"] is None
     with app.app_context():
-        assert close_due_periods(at(2026, 11, 28, 12, 0)) == []
+        assert close_due_periods(at(2025, 11, 28, 12, 0)) == []
         db.session.commit()
-    assert api.board("2026-10")["status"] == "open"
+    assert api.board("2025-10")["status"] == "open"
     (change,) = api.audit("?action=competition.updated")
     assert change["detail"] == {
         "before": {"auto_close": {"day": 3, "time": "00:30"}, "report_approval": False, "archived": False},
@@ -129,17 +129,17 @@ def test_a_competition_closed_by_hand_is_never_auto_closed(client, world, app, a
 def test_daily_snapshot_once_per_day_after_its_time(client, world, app, api):
     api.post(section="LJ-01", points=1)
     with app.app_context():
-        assert take_daily_snapshots(at(2026, 11, 26, 23, 49)) == []  # SNAPSHOT_TIME defaults to 23:50
-        first = take_daily_snapshots(at(2026, 11, 26, 23, 51))
+        assert take_daily_snapshots(at(2025, 11, 26, 23, 49)) == []  # SNAPSHOT_TIME defaults to 23:50
+        first = take_daily_snapshots(at(2025, 11, 26, 23, 51))
         db.session.commit()
-        assert first == [f"{world.cid}:2026-11-26:6"]  # 3 sections + 3 teams of the running month
-        assert take_daily_snapshots(at(2026, 11, 26, 23, 59)) == []
+        assert first == [f"{world.cid}:2025-11-26:6"]  # 3 sections + 3 teams of the running month
+        assert take_daily_snapshots(at(2025, 11, 26, 23, 59)) == []
         db.session.commit()
         assert count(DailyStanding) == 6
-    history = client.get(world.url("/leaderboard/history?from=2026-11-26&to=2026-11-26"),
+    history = client.get(world.url("/leaderboard/history?from=2025-11-26&to=2025-11-26"),
                          headers=world.headers("wall")).get_json()
     lj01 = next(s for s in history["subjects"] if s["code"] == "LJ-01")
-    assert lj01["history"] == [{"day": "2026-11-26", "period": "2026-11", "total": 99, "rank": 1}]
+    assert lj01["history"] == [{"day": "2025-11-26", "period": "2025-11", "total": 99, "rank": 1}]
 
 
 @NOVEMBER
@@ -149,19 +149,19 @@ def test_consistency_check_repairs_drift_and_records_it(client, world, app, api)
     api.post(who="sup2", section="LJ-02", points=2)
     right = {kind: api.rows(kind=kind) for kind in ("sections", "teams")}
     with app.app_context():
-        assert check_consistency(at(2026, 11, 27, 2, 59)) is None  # CHECK_TIME defaults to 03:00
+        assert check_consistency(at(2025, 11, 27, 2, 59)) is None  # CHECK_TIME defaults to 03:00
         db.session.execute(text("UPDATE subject_tallies SET deductions = deductions + 700 WHERE board = 'sections'"))
         db.session.execute(text("DELETE FROM subject_tallies WHERE board = 'teams'"))
         db.session.commit()
         competition = get_competition(world.cid)
-        assert board_rows(competition, "sections", "2026-11")[0].total != 99  # the drift shows
-        assert board_rows(competition, "teams", "2026-11")[0].assessed is False
-        drifted = check_consistency(at(2026, 11, 27, 3, 1))
+        assert board_rows(competition, "sections", "2025-11")[0].total != 99  # the drift shows
+        assert board_rows(competition, "teams", "2025-11")[0].assessed is False
+        drifted = check_consistency(at(2025, 11, 27, 3, 1))
         db.session.commit()
         assert drifted == 3  # two section rows, one team row
         result = db.session.scalar(select(JobClaim.result).where(JobClaim.job == "check"))
         assert result == "3 aggregate rows drifted and were rebuilt"
-        assert check_consistency(at(2026, 11, 27, 4, 0)) is None  # once a day
+        assert check_consistency(at(2025, 11, 27, 4, 0)) is None  # once a day
         db.session.commit()
     for kind in ("sections", "teams"):
         assert api.rows(kind=kind) == right[kind]
@@ -171,7 +171,7 @@ def test_consistency_check_repairs_drift_and_records_it(client, world, app, api)
 def test_consistency_check_without_drift(client, world, app, api):
     api.post(points=1)
     with app.app_context():
-        assert check_consistency(at(2026, 11, 27, 3, 1)) == 0
+        assert check_consistency(at(2025, 11, 27, 3, 1)) == 0
         db.session.commit()
         assert db.session.scalar(select(JobClaim.result).where(JobClaim.job == "check")) == "no drift"
 
