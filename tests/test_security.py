@@ -24,7 +24,7 @@ def allowed_roles(method: str, path: str) -> set[str]:
         ("POST", r"/auth/password", EVERY),  # one's own password
         ("POST", r"/competitions/\{cid\}/entries", {"admin", "supervisor"}),
         ("POST", r"/competitions/\{cid\}/photos", {"admin", "supervisor", "contractor"}),
-        ("POST", r"/entries/\{entry_id\}/void", {"admin", "supervisor"}),
+        ("POST", r"/entries/\{entry_id\}/(void|correct)", {"admin", "supervisor"}),
         ("POST", r"/notices/\{notice_id\}/responses", {"admin", "contractor"}),
         ("POST", r"/notices/\{notice_id\}/review", {"admin", "supervisor"}),
         ("GET", r"/competitions/\{cid\}/leaderboard(/history)?", READ | {"display"}),
@@ -141,6 +141,12 @@ class ValidRequests:
             case "POST", "/entries/{entry_id}/void":
                 entry = api.post(who="sup1")  # the supervisor's own, in an open month
                 status, route, body = 200, f"/entries/{entry['id']}/void", {"reason": "录入错误"}
+            case "POST", "/entries/{entry_id}/correct":
+                entry = api.post(who="sup1")  # the supervisor's own, in an open month
+                status, route = 201, f"/entries/{entry['id']}/correct"
+                body = {"reason": "分值录错", "entry": api.entry(points=0.5)}
+            case "POST", "/competitions/{cid}/reports/{period}/approve":
+                status, route = 200, self.awaiting_approval()
             case "POST", "/competitions/{cid}/vetoes":
                 status, body = 201, {"section": "LJ-03", "period": months.this, "reason": "发生安全事故"}
             case "POST", "/competitions/{cid}/vetoes/{veto_id}/revoke":
@@ -174,6 +180,20 @@ class ValidRequests:
             case _:
                 raise AssertionError(f"no valid request written for {method} {path}: add one to ValidRequests")
         return "/api/v1" + route, {"json": body}, status, headers
+
+    def awaiting_approval(self) -> str:
+        """The route of a closed month's report that waits for approval: in a competition of its own that asks
+        for one (so the world's own mail runs as before)."""
+        api, admin, last = self.api, self.api.world.headers(), self.months.last
+        made = api.answer(api.client.post("/api/v1/competitions", headers=admin, json=competition_body(
+            name=self.unique("审批赛"), report_approval=True)), 201)
+        base = f"/api/v1/competitions/{made['id']}"
+        api.answer(api.client.post(f"{base}/sections", headers=admin, json={
+            "code": "LJ-01", "name": "一标段", "start_km": 0, "end_km": 20, "contractor": "c"}), 201)
+        entry = {k: v for k, v in api.entry(last).items() if k not in ("team", "chainage")}
+        api.answer(api.client.post(f"{base}/entries", headers=admin, json=entry), 201)
+        api.answer(api.client.post(f"{base}/periods/{last}/close", headers=admin), 200)
+        return f"/competitions/{made['id']}/reports/{last}/approve"
 
     def person(self, role: str | None, password: str) -> dict:
         """The Authorization header of a new user of `role` with `password`; none for None."""
