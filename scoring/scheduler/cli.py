@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
+import time
 
 import click
 from flask import current_app
@@ -61,6 +63,15 @@ def scheduler_command(once):
         log.info("%s: stopping the scheduler", signal.Signals(signum).name)
         scheduler.shutdown(wait=False)
 
+    def nudge():
+        # Wake the scheduler every interval with a plain sleep: its own timed wait can oversleep when the
+        # wall clock jumps (and never ends under libfaketime, which CI's moved-clock run uses).
+        while not stopping:
+            time.sleep(interval)
+            if scheduler.running and not stopping:
+                scheduler.wakeup()
+
+    threading.Thread(target=nudge, name="scheduler-nudge", daemon=True).start()
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)  # no KeyboardInterrupt in the middle of a job or of the shutdown
     click.echo(f"scheduler running: jobs {', '.join(JOBS)} every {interval}s")
