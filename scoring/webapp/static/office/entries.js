@@ -29,9 +29,13 @@ export default function mount(container, params) {
     const names = new Map([...c.sections, ...c.teams].map((s) => [s.code, s.name]));
     const items = new Map(c.competition.criteria.flatMap((cr) => cr.items.map((i) => [i.code, i.name])));
     let shown = [];
+    let searches = 0;
 
     async function search() {
-      shown = await api.getAll(`/competitions/${c.cid}/entries${query() ? `?${query()}` : ""}`);
+      const mine = ++searches;
+      const found = await api.getAll(`/competitions/${c.cid}/entries${query() ? `?${query()}` : ""}`);
+      if (mine !== searches) return; // a later filter's answer wins, however late this one arrives
+      shown = found;
       shown.sort((a, b) => b.id - a.id);
       results.replaceChildren(h("p", { class: "hint" }, `${shown.length} 条`), table(
         ["编号", "时间", "标段/突击队", "项目", "分值", "监理", "状态"],
