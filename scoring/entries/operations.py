@@ -321,13 +321,11 @@ def get_entry(entry_id: int) -> Entry:
     return entry
 
 
-def void_entry(entry_id: int, user: User, reason: str) -> Entry:
-    """Stop an entry counting; it stays, with who voided it, when and why.
-
-    The month's lock comes first (an entry's month never changes, so it is read without one), so a
-    close or a reopen of the month runs wholly before or wholly after this void; then the entry's own
-    row lock: of two voids of one entry, the second waits and finds it void.
-    """
+def _locked_for_change(entry_id: int, user: User, verb: str) -> Entry:
+    """The entry, for a void or a correction: the month's lock first (an entry's month never changes, so it
+    is read without one), so a close or a reopen runs wholly before or after; then the entry's own row
+    lock, so of two changes of one entry the second waits and sees the first. A supervisor changes only
+    their own entries, while the month is open."""
     found = get_entry(entry_id)
     check_writable(db.session.get(Competition, found.competition_id))
     period = lock_month(found.competition_id, found.period)
@@ -335,9 +333,15 @@ def void_entry(entry_id: int, user: User, reason: str) -> Entry:
     entry = db.session.get(Entry, entry_id, populate_existing=True)
     if user.role == "supervisor":
         if entry.supervisor_id != user.id:
-            raise Problem(403, "A supervisor may void only their own entries.")
+            raise Problem(403, f"A supervisor may {verb} only their own entries.")
         if period.status != "open":
             raise Problem(403, f"The month {entry.period} is closed; ask the competition office.")
+    return entry
+
+
+def void_entry(entry_id: int, user: User, reason: str) -> Entry:
+    """Stop an entry counting; it stays, with who voided it, when and why (locks: `_locked_for_change`)."""
+    entry = _locked_for_change(entry_id, user, "void")
     if entry.status == "void":
         raise Problem(409, f"Entry {entry.id} is already void.")
     cancel_notice(entry, user, reason)  # before the tallies: the overdue job locks notices, then tallies
@@ -361,16 +365,8 @@ def correct_entry(entry_id: int, user: User, reason: str, payload, load) -> tupl
     void (a mistaken void) is corrected the same way — its replacement carries its content back. A resend of
     the same correction answers the replacement already stored (False: nothing new). `load` checks the
     replacement as a posting (the route's EntryIn)."""
-    found = get_entry(entry_id)
-    competition = db.session.get(Competition, found.competition_id)
-    period = lock_month(found.competition_id, found.period)
-    db.session.execute(select(Entry.id).where(Entry.id == entry_id).with_for_update())
-    entry = db.session.get(Entry, entry_id, populate_existing=True)
-    if user.role == "supervisor":
-        if entry.supervisor_id != user.id:
-            raise Problem(403, "A supervisor may correct only their own entries.")
-        if period.status != "open":
-            raise Problem(403, f"The month {entry.period} is closed; ask the competition office.")
+    entry = _locked_for_change(entry_id, user, "correct")
+    competition = entry.competition
     replacement = db.session.scalar(select(Entry).where(Entry.corrects_id == entry.id))
     if replacement is not None:
         if isinstance(payload, dict) and payload.get("client_id") == replacement.client_id:
