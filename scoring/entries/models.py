@@ -62,6 +62,9 @@ class Entry(db.Model):
     corrector: Mapped[User | None] = relationship(lazy="joined", foreign_keys=[corrector_id])
     void: Mapped[EntryVoid | None] = relationship(lazy="joined")
     photo_links: Mapped[list[EntryPhoto]] = relationship(order_by="EntryPhoto.position", lazy="selectin")
+    # The entry that replaces this one (the other side of `corrects_id`), loaded with a page of entries.
+    replacement: Mapped[Entry | None] = relationship(foreign_keys=[corrects_id], uselist=False, viewonly=True,
+                                                     lazy="selectin")
 
     @property
     def photo_ids(self) -> list[str]:

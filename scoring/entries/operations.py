@@ -311,6 +311,7 @@ def as_posted(outcome: Outcome, user: User, competition: Competition) -> SimpleN
         section=SimpleNamespace(code=row["section_code"]),
         team=SimpleNamespace(code=row["team_code"]) if row["team_code"] else None,
         supervisor=SimpleNamespace(username=user.username), void=None, corrector=None, corrects_id=None,
+        replacement=None,
         competition=competition)
 
 

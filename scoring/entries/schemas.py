@@ -101,18 +101,10 @@ class EntryOut(ma.Schema):
     voided_at = ma.fields.Function(lambda e: e.void.voided_at.isoformat() if e.void else None)
     corrects = ma.fields.Integer(attribute="corrects_id", allow_none=True, metadata={
         "description": "The entry this one replaces (POST /entries/{id}/correct)."})
-    corrected_by = ma.fields.Method("_corrected_by", allow_none=True, metadata={
-        "description": "The entry that replaces this one."})
+    corrected_by = ma.fields.Function(lambda e: e.replacement.id if e.replacement else None, allow_none=True,
+                                      metadata={"description": "The entry that replaces this one."})
     corrector = ma.fields.Function(lambda e: e.corrector.username if e.corrector else None, metadata={
         "description": "Who stored this replacement (`supervisor` stays the one who posted the original)."})
-
-    def _corrected_by(self, entry) -> int | None:
-        from sqlalchemy import select
-
-        from ..extensions import db
-        from .models import Entry
-
-        return db.session.scalar(select(Entry.id).where(Entry.corrects_id == entry.id))
 
 
 class BatchResultOut(ma.Schema):
