@@ -10,7 +10,7 @@ from sqlalchemy import bindparam, select
 
 from ..clock import utcnow
 from ..errors import Problem
-from ..extensions import db
+from ..extensions import db, sqlite_read_only
 from .models import ApiToken, User, user_sections
 
 # Who reads a competition's rules, months, boards and entries. A contractor reads only its own
@@ -36,7 +36,10 @@ class Principal:
 
     @cached_property
     def section_ids(self) -> set[int]:
-        return set(db.session.scalars(select(user_sections.c.section_id).where(user_sections.c.user_id == self.id)))
+        return set(db.session.scalars(_SECTION_IDS, {"user_id": self.id}))
+
+
+_SECTION_IDS = select(user_sections.c.section_id).where(user_sections.c.user_id == bindparam("user_id"))
 
 
 _PRINCIPAL = (
@@ -72,12 +75,29 @@ def user_for_token(token: str | None, along: Along | None = None, key=None) -> P
     params = {"token_hash": hash_token(token)}
     if along is not None:
         params["along"] = key
-    row = db.session.connection().execute(_PRINCIPAL if along is None else along.statement, params).first()
+    row = _read_first(_PRINCIPAL if along is None else along.statement, params)
     if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         return None
     if along is not None:
         g.along = tuple(row[6:])
     return Principal(row[0], row[1], row[2], row[3], row[4])
+
+
+def _read_first(statement, params):
+    """The token's row. SQLite, a writing request whose transaction has not begun: read in a short
+    read transaction of its own (plain BEGIN, which never waits in WAL mode) and end it, so that the
+    request's own transaction (BEGIN IMMEDIATE, extensions.py) takes the write lock after the token
+    check, not before it: two writers no longer queue for the lock while the other checks a token.
+    A revocation committed between the two is the same as one committed just after the request."""
+    session = db.session()
+    if sqlite_read_only.get() or session.in_transaction() or session.get_bind().dialect.name != "sqlite":
+        return session.connection().execute(statement, params).first()
+    mark = sqlite_read_only.set(True)
+    try:
+        return session.connection().execute(statement, params).first()
+    finally:
+        sqlite_read_only.reset(mark)
+        session.rollback()  # nothing was written; the connection goes back to the pool
 
 
 def bearer_token() -> str | None:

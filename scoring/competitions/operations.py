@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..audit.operations import record
 from ..clock import utcnow
@@ -20,8 +20,12 @@ def get_competition(cid: int) -> Competition:
 
 def bump_revision(competition_id: int) -> None:
     """Mark every board of the competition as changed (see `Competition.revision`)."""
-    table = Competition.__table__  # Core: the ORM's bulk-update bookkeeping would cost more than the UPDATE
-    db.session.execute(table.update().where(table.c.id == competition_id).values(revision=table.c.revision + 1))
+    db.session.execute(_BUMP, {"cid": competition_id})
+
+
+# Core, built once: the ORM's bulk-update bookkeeping, or building the statement, would cost more than the UPDATE
+_BUMP = (Competition.__table__.update().where(Competition.__table__.c.id == bindparam("cid"))
+         .values(revision=Competition.__table__.c.revision + 1))
 
 
 def create_competition(data: dict) -> Competition:

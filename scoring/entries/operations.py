@@ -9,12 +9,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from functools import cache
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 import marshmallow as ma
 from cachetools import LRUCache, cached
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 
 from ..audit.operations import record, record_many
 from ..auth.models import User
@@ -67,6 +68,14 @@ def _item_criteria(competition: Competition) -> dict[str, str]:
     return {i.code: c.code for c in competition.criteria for i in c.items}
 
 
+# Core rows with the columns a posting needs, by statements built once: building a statement, or ORM
+# objects, cost about as much as running the query (bench/, a single POST).
+_SECTIONS = select(Section.id, Section.code, Section.start_km, Section.end_km).where(
+    Section.competition_id == bindparam("cid"), Section.code.in_(bindparam("codes", expanding=True)))
+_TEAMS = select(Team.id, Team.code, Team.section_id, Team.active).where(
+    Team.competition_id == bindparam("cid"), Team.code.in_(bindparam("codes", expanding=True)))
+
+
 class _Rulebook:
     """The sections and teams a batch names, and the competition's items, loaded once per request.
 
@@ -77,10 +86,11 @@ class _Rulebook:
         cid = competition.id
         self.competition = competition
         sections, teams = _codes(payloads, "section"), _codes(payloads, "team")
-        self.sections = {s.code: s for s in db.session.scalars(
-            select(Section).where(Section.competition_id == cid, Section.code.in_(sections)))} if sections else {}
-        self.teams = {t.code: t for t in db.session.scalars(
-            select(Team).where(Team.competition_id == cid, Team.code.in_(teams)))} if teams else {}
+        connection = db.session.connection()
+        self.sections = {s.code: s for s in connection.execute(
+            _SECTIONS, {"cid": cid, "codes": sorted(sections)})} if sections else {}
+        self.teams = {t.code: t for t in connection.execute(
+            _TEAMS, {"cid": cid, "codes": sorted(teams)})} if teams else {}
         photos = _photo_ids(payloads)
         self.photos = set(db.session.scalars(select(Photo.sha256).where(
             Photo.competition_id == cid, Photo.sha256.in_(photos)))) if photos else set()
@@ -107,7 +117,8 @@ class _Rulebook:
             if team is None:
                 errors["team"] = [f"Unknown team {data['team']}."]
             elif team.section_id != section.id:
-                errors["team"] = [f"Team {team.code} belongs to section {team.section.code}, not {section.code}."]
+                errors["team"] = [f"Team {team.code} belongs to section {_section_code(team.section_id)}, "
+                                  f"not {section.code}."]
             elif not team.active:
                 errors["team"] = [f"突击队 {team.code} 已解散，不再接受新的记分。"
                                   f"Team {team.code} is disbanded and takes no new entries."]
@@ -160,11 +171,15 @@ class _Rulebook:
         }
 
 
-def _metres(section: Section) -> tuple[int, int]:
+def _section_code(section_id: int) -> str:
+    return db.session.scalar(select(Section.code).where(Section.id == section_id))
+
+
+def _metres(section) -> tuple[int, int]:
     return int(section.start_km * 1000), int(section.end_km * 1000)
 
 
-def _within(section: Section, chainage_m: int) -> bool:
+def _within(section, chainage_m: int) -> bool:
     start, end = _metres(section)
     return start <= chainage_m <= end
 
@@ -274,13 +289,15 @@ def _insert_new(rows: list[dict]) -> dict[str, int]:
     # Sorted, and without the photos (their own table): columns only.
     rows = [{k: v for k, v in row.items() if k not in _NOT_COLUMNS}
             for row in sorted(rows, key=lambda row: row["client_id"])]
-    table = Entry.__table__
-    stmt = (
-        upsert_insert(table)
-        .on_conflict_do_nothing(index_elements=["competition_id", "client_id"])
-        .returning(table.c.id, table.c.client_id)
-    )
+    stmt = _insert_entries(db.session.get_bind().dialect.name)
     return {client_id: id_ for id_, client_id in db.session.execute(stmt, rows)}
+
+
+@cache
+def _insert_entries(_dialect: str):
+    table = Entry.__table__
+    return (upsert_insert(table).on_conflict_do_nothing(index_elements=["competition_id", "client_id"])
+            .returning(table.c.id, table.c.client_id))
 
 
 def _link_photos(rows: list[dict], ids: dict[str, int]) -> None:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 
 from ..audit.operations import record
 from ..channels import operations as channels
@@ -41,15 +41,20 @@ def lock_months(competition_id: int, keys: set[str], *, exclusive: bool = False)
     PostgreSQL: SELECT … FOR SHARE / FOR UPDATE. SQLite needs nothing here: every writing transaction
     starts with BEGIN IMMEDIATE (extensions.py), which already runs writers one at a time.
     """
-    stmt = (select(Period.key, Period.status).where(Period.competition_id == competition_id, Period.key.in_(keys))
-            .order_by(Period.key))  # one order for every writer: no deadlock between two batches
-    if db.session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update(read=not exclusive)
-    statuses = dict(db.session.execute(stmt).all())
+    stmt = _LOCK_MONTHS[(not exclusive) if db.session.get_bind().dialect.name == "postgresql" else None]
+    params = {"cid": competition_id, "keys": sorted(keys)}
+    statuses = dict(db.session.execute(stmt, params).all())
     if len(statuses) < len(keys):  # a month's first entry: make its row, then hold it too
         ensure_periods(competition_id, keys - statuses.keys())
-        statuses = dict(db.session.execute(stmt).all())
+        statuses = dict(db.session.execute(stmt, params).all())
     return statuses
+
+
+# Built once (a posting takes it every time): None plain (SQLite), True FOR SHARE, False FOR UPDATE.
+_months = (select(Period.key, Period.status)
+           .where(Period.competition_id == bindparam("cid"), Period.key.in_(bindparam("keys", expanding=True)))
+           .order_by(Period.key))  # one order for every writer: no deadlock between two batches
+_LOCK_MONTHS = {None: _months, True: _months.with_for_update(read=True), False: _months.with_for_update()}
 
 
 def lock_month(competition_id: int, key: str, *, exclusive: bool = False) -> Period:

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
+from functools import cache
 
 from sqlalchemy import delete, func, insert, literal, literal_column, select
 
@@ -42,9 +43,15 @@ def apply_deltas(competition_id: int, deltas: dict[tuple, list]) -> None:
          "deductions": d, "bonuses": b, "entries": n}
         for key, (d, b, n) in sorted(deltas.items())  # a fixed order: no deadlock between two batches
     ]
+    db.session.execute(_upsert(db.session.get_bind().dialect.name), rows)
+
+
+@cache
+def _upsert(_dialect: str):
+    """The tallies' upsert, built once per dialect (building it cost more than running it)."""
     table = SubjectTally.__table__
     stmt = upsert_insert(table)
-    stmt = stmt.on_conflict_do_update(
+    return stmt.on_conflict_do_update(
         index_elements=["competition_id", *TALLY_KEY],
         set_={
             "deductions": table.c.deductions + stmt.excluded.deductions,
@@ -52,7 +59,6 @@ def apply_deltas(competition_id: int, deltas: dict[tuple, list]) -> None:
             "entries": table.c.entries + stmt.excluded.entries,
         },
     )
-    db.session.execute(stmt, rows)
 
 
 def entry_values(entry: Entry) -> dict:
