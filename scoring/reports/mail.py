@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import smtplib
 import socket
 import ssl
@@ -168,7 +169,7 @@ def _send(connection: smtplib.SMTP, deliveries: list[Delivery], now: datetime, r
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
     for index, delivery in enumerate(deliveries):
         try:
-            raw, smtputf8 = message_bytes(delivery, rendered)
+            raw, smtputf8 = message_bytes(delivery, rendered, dot_stuffed=True)
         except Exception as error:  # noqa: BLE001 - a broken report fails its delivery, not the run
             log.exception("report %s for %s could not be rendered", delivery.period, delivery.recipient.email)
             _failed(delivery, f"could not render the report: {_describe(error)}", now)
@@ -224,9 +225,9 @@ def connect(url: str, timeout: float = 30) -> smtplib.SMTP:
     parts = urlsplit(url)
     host = parts.hostname
     if parts.scheme == "smtps":
-        connection = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=ssl.create_default_context())
+        connection = _SMTPSSL(host, parts.port or 465, timeout=timeout, context=ssl.create_default_context())
     else:
-        connection = smtplib.SMTP(host, parts.port or (587 if parts.scheme == "smtp+starttls" else 25),
+        connection = _SMTP(host, parts.port or (587 if parts.scheme == "smtp+starttls" else 25),
                                   timeout=timeout)
         if parts.scheme == "smtp+starttls":
             connection.starttls(context=ssl.create_default_context())
@@ -241,15 +242,21 @@ def build_message(delivery: Delivery, cache: dict | None = None) -> EmailMessage
     return message_from_bytes(raw, policy=policy.default)
 
 
-def message_bytes(delivery: Delivery, cache: dict | None = None) -> tuple[bytes, bool]:
+def message_bytes(delivery: Delivery, cache: dict | None = None, *, dot_stuffed: bool = False) -> tuple[bytes, bool]:
     """(the message as sent over SMTP, whether it needs SMTPUTF8). The report's MIME parts are
     rendered and encoded once per distinct scope (kept in `cache`); each recipient adds only the
-    header lines that are theirs."""
+    header lines that are theirs. `dot_stuffed`: the body's lines starting with "." doubled as DATA
+    needs them (RFC 5321 §4.5.2), once per scope too, for `_send` (smtplib would scan the whole
+    message again for every recipient)."""
     cache = {} if cache is None else cache
     key = (delivery.competition_id, delivery.period, delivery.recipient.section_id)
     if key not in cache:
         cache[key] = _report_part(delivery, cache)
     subject, body = cache[key]
+    if dot_stuffed:
+        if ("dot-stuffed", key) not in cache:
+            cache[("dot-stuffed", key)] = _LEADING_DOT.sub(b"..", body)
+        body = cache[("dot-stuffed", key)]
     local, _, domain = delivery.recipient.email.rpartition("@")
     smtputf8 = not delivery.recipient.email.isascii()
     head = EmailMessage(policy=policy.SMTPUTF8 if smtputf8 else policy.SMTP)
@@ -258,7 +265,38 @@ def message_bytes(delivery: Delivery, cache: dict | None = None) -> tuple[bytes,
     head["To"] = Address(display_name=delivery.recipient.name, username=local, domain=domain)
     head["Date"] = format_datetime(utcnow().astimezone())
     head["Message-ID"] = delivery.message_id
-    return b"".join(head.policy.fold_binary(name, value) for name, value in head.items()) + body, smtputf8
+    # Header lines start with their name or, folded, with white space: never with a dot.
+    raw = b"".join(head.policy.fold_binary(name, value) for name, value in head.items()) + body
+    return (DotStuffed(raw) if dot_stuffed else raw), smtputf8
+
+
+_LEADING_DOT = re.compile(rb"(?m)^\.")
+
+
+class DotStuffed(bytes):
+    """A message whose lines are already dot-stuffed and end in CRLF (`message_bytes(dot_stuffed=True)`)."""
+
+
+class _DotStuffedData:
+    """smtplib's DATA, without dot-stuffing again a message that already is (`DotStuffed`)."""
+
+    def data(self, msg):
+        if not isinstance(msg, DotStuffed):
+            return super().data(msg)
+        self.putcmd("data")
+        code, reply = self.getreply()
+        if code != 354:
+            raise smtplib.SMTPDataError(code, reply)
+        self.send(bytes(msg) + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
+        return self.getreply()
+
+
+class _SMTP(_DotStuffedData, smtplib.SMTP):
+    pass
+
+
+class _SMTPSSL(_DotStuffedData, smtplib.SMTP_SSL):
+    pass
 
 
 def _report_part(delivery: Delivery, cache: dict) -> tuple[str, bytes]:

@@ -62,6 +62,9 @@ class Report:
         return self.entries if self.scope else []
 
     months: list[str] = field(default_factory=list)  # a quarter's or year's counted (closed) months
+    # Rendered pieces every scope's report of the month has in common (the boards, the trend), shared by
+    # the reports of one mail run (`build_report(shared=…)`): 200 sections render them once, not 200 times.
+    fragments: dict = field(default_factory=dict)
 
     @property
     def span(self) -> bool:
@@ -118,6 +121,7 @@ def build_report(competition: Competition, period: str, scope: Section | None = 
         vetoes=vetoes, top_deductions=deductions[:TOP_DEDUCTIONS], trend=trend, trend_days=days, scope=scope,
         entries=counted, edition=edition, correction=correction, rectification=rectification,
         notices=[n for n in notices if n.section_id == scope.id] if scope else [],
+        fragments=shared.setdefault(("fragments", competition.id, period), {}),
     )
 
 
@@ -253,7 +257,16 @@ def _context(report: Report) -> dict:
             "items": {i.code: i.name for c in report.competition.criteria for i in c.items},
             "criteria_names": dict(report.criteria),
             "is_current": report.period == Month.current(report.competition.timezone),
-            "outcome": lambda n: OUTCOME_NAMES[outcome(n, report.competition.timezone)]}
+            "outcome": lambda n: OUTCOME_NAMES[outcome(n, report.competition.timezone)],
+            "shared": lambda name, macro, *args: _shared_fragment(report, name, macro, *args)}
+
+
+def _shared_fragment(report: Report, name: str, macro, *args):
+    """A template's macro output that is the same in every scope's report of the month (`Report.fragments`),
+    rendered once per mail run. `name` says which template and piece (html-sections, text-teams …)."""
+    if name not in report.fragments:
+        report.fragments[name] = macro(*args)
+    return report.fragments[name]
 
 
 def arrow(movement: int | None) -> str:
