@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import zipfile
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -105,13 +106,25 @@ def number(value: Decimal | None) -> str:
     return text
 
 
-def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
+def to_xlsx(sheets: list[tuple[str, list[str], list[list]]], shared: dict | None = None, common: int = 0) -> bytes:
     """A workbook with one sheet per (title, header, rows); points are numeric cells, text is text.
-    Written row by row (openpyxl's write-only mode): a month's entries are tens of thousands of rows."""
+    Written row by row (openpyxl's write-only mode): a month's entries are tens of thousands of rows.
+
+    With `shared` (kept by the caller across workbooks, e.g. one mail run's reports of a month), the
+    first `common` sheets, the same in every one of those workbooks (the boards), are written once:
+    later workbooks take those sheets' XML as first written. A sheet's XML depends on its own cells
+    only (text is inline, and the two cell styles are registered first, in a fixed order)."""
     book = Workbook(write_only=True)
     bold = Font(bold=True)
-    for title, header, table in sheets:
+    reuse = shared is not None and common and all(f"xl/worksheets/sheet{n}.xml" in shared
+                                                  for n in range(1, common + 1))
+    for index, (title, header, table) in enumerate(sheets):
         sheet = book.create_sheet(title)
+        if index == 0:  # the styles' ids, the same in every workbook whatever its cells (see above)
+            _text_cell(sheet, "b", bold).style_id  # noqa: B018 - registers the header's style first
+            _text_cell(sheet, "=").style_id  # noqa: B018 - then the quote prefix's
+        if reuse and index < common:
+            continue  # written below, from the first workbook's XML
         sheet.freeze_panes = "A2"
         for index, name in enumerate(header, start=1):
             width = max([len(str(name)) * 2] + [len(str(r[index - 1] or "")) + 2 for r in table[:200]])
@@ -121,7 +134,18 @@ def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
             sheet.append([_text_cell(sheet, v) if isinstance(v, str) else v for v in row])
     out = io.BytesIO()
     book.save(out)
-    return out.getvalue()
+    if shared is None or not common:
+        return out.getvalue()
+    names = [f"xl/worksheets/sheet{n}.xml" for n in range(1, common + 1)]
+    with zipfile.ZipFile(out) as written:
+        if not reuse:
+            shared.update((name, written.read(name)) for name in names)
+            return out.getvalue()
+        final = io.BytesIO()
+        with zipfile.ZipFile(final, "w", zipfile.ZIP_DEFLATED) as book_zip:
+            for info in written.infolist():
+                book_zip.writestr(info, shared[info.filename] if info.filename in names else written.read(info))
+    return final.getvalue()
 
 
 def _text_cell(sheet, value: str, font: Font | None = None):
