@@ -23,6 +23,7 @@ Without SMTP_URL nothing is claimed: deliveries stay queued and the job logs tha
 """
 from __future__ import annotations
 
+import base64
 import logging
 import os
 import re
@@ -303,12 +304,34 @@ def _report_part(delivery: Delivery, cache: dict) -> tuple[str, bytes]:
     """(subject, the MIME headers and body of the report of the delivery's scope, encoded for SMTP)."""
     competition = db.session.get(Competition, delivery.competition_id)
     report = build_report(competition, delivery.period, delivery.recipient.section, shared=cache)
+    return report.title, _mime(render_text(report), render_html(report), render_xlsx(report), report.filename())
+
+
+def _mime(text: str, html: str, xlsx: bytes, filename: str) -> bytes:
+    """The report's MIME parts (multipart/mixed: text and HTML alternatives, the XLSX), encoded for SMTP.
+
+    The email package writes the structure and every header (the boundaries, the file name's RFC 2231
+    encoding) around a short stand-in for each part's content; the contents are then base64-encoded by
+    binascii and put in place of the stand-ins. Encoded by the email package itself, a section's 2.5 MB
+    took a Python call per line, twice (the encoding and the generator), and a search of the whole
+    message for a boundary: half the mail job's time."""
+    stand_in = {name: f"{name}-{uuid.uuid4().hex}" for name in ("text", "html", "xlsx")}
+    # As the email package encodes text: its lines joined by \n, ending in one.
+    contents = {"text": b"\n".join(text.encode().splitlines()) + b"\n",
+                "html": b"\n".join(html.encode().splitlines()) + b"\n", "xlsx": xlsx}
+    encoded = {"text": stand_in["text"] + "\n", "html": stand_in["html"] + "\n", "xlsx": stand_in["xlsx"]}
     message = EmailMessage()
-    message.set_content(render_text(report))
-    message.add_alternative(render_html(report), subtype="html")
+    message.set_content(stand_in["text"], cte="base64")
+    message.add_alternative(stand_in["html"], subtype="html", cte="base64")
     maintype, subtype = XLSX_TYPE.split("/")
-    message.add_attachment(render_xlsx(report), maintype=maintype, subtype=subtype, filename=report.filename())
-    return report.title, message.as_bytes(policy=policy.SMTP)
+    message.add_attachment(stand_in["xlsx"].encode(), maintype=maintype, subtype=subtype, filename=filename)
+    raw = message.as_bytes(policy=policy.SMTP)
+    for name, content in contents.items():
+        line = base64.b64encode(encoded[name].encode()) + b"\r\n"  # under 57 bytes: one line
+        if raw.count(line) != 1:  # a stand-in is unique (a uuid): this cannot happen
+            raise RuntimeError(f"the {name} part of the report could not be put in place")
+        raw = raw.replace(line, base64.encodebytes(content).replace(b"\n", b"\r\n"))
+    return raw
 
 
 def requeue_failed(competition_id: int, period: str) -> int:
