@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import render_template
 from sqlalchemy import select
 
-from ..competitions.models import Competition, Section
-from ..entries.models import Entry
+from ..auth.models import User
+from ..competitions.models import Competition, Section, Team
+from ..entries.models import Entry, EntryPhoto
 from ..extensions import db
 from ..month import Month, is_span
 from ..notices.operations import OUTCOME_NAMES, notices_table, outcome, period_notices, rectification_table
@@ -213,12 +215,43 @@ def _counted(competition: Competition, period: str, scope: Section | None, share
         return period_entries(competition, period, section_id=scope.id if scope else None, counted_only=True)
     key = ("entries", competition.id, period)
     if key not in shared:
-        everything = period_entries(competition, period, counted_only=True)
+        everything = _month_entries(competition, period)
         by_section: dict[int | None, list[Entry]] = {None: everything}
         for entry in everything:  # in the month's order, so each section's list keeps it
             by_section.setdefault(entry.section_id, []).append(entry)
         shared[key] = by_section
     return shared[key].get(scope.id if scope else None, [])
+
+
+def _month_entries(competition: Competition, period: str) -> list[SimpleNamespace]:
+    """The month's counted entries for a mail run's reports, as `period_entries(…, counted_only=True)`
+    has them (same order, the attributes the report and its XLSX read), from two Core queries: the
+    office-wide report of a month at 1,000,000 entries lists 83,000, and made ORM objects with their
+    joined rows they took 8 s, more than the rest of a run's 200 sections."""
+    e, s, t, u = Entry.__table__.c, Section.__table__.c, Team.__table__.c, User.__table__.c
+    rows = db.session.execute(
+        select(Entry.__table__, s.code.label("_section_code"), s.name.label("_section_name"),
+               t.code.label("_team_code"), t.name.label("_team_name"), u.username.label("_supervisor"))
+        .join_from(Entry.__table__, Section.__table__, e.section_id == s.id)
+        .outerjoin(Team.__table__, e.team_id == t.id).join(User.__table__, e.supervisor_id == u.id)
+        .where(e.competition_id == competition.id, e.period == period, e.status == "counted")
+        .order_by(e.observed_at, e.id)).mappings().all()
+    photos: dict[int, list[str]] = {}
+    links = EntryPhoto.__table__.c
+    for entry_id, photo_id in db.session.execute(
+            select(links.entry_id, links.photo_id).join_from(EntryPhoto.__table__, Entry.__table__,
+                                                            links.entry_id == e.id)
+            .where(e.competition_id == competition.id, e.period == period, e.status == "counted")
+            .order_by(links.entry_id, links.position)):
+        photos.setdefault(entry_id, []).append(photo_id)
+    columns = [c.name for c in Entry.__table__.c]
+    return [SimpleNamespace(
+        **{name: row[name] for name in columns}, photo_ids=photos.get(row["id"], []), void=None,
+        section=SimpleNamespace(id=row["section_id"], code=row["_section_code"], name=row["_section_name"]),
+        team=SimpleNamespace(id=row["team_id"], code=row["_team_code"], name=row["_team_name"])
+        if row["team_id"] is not None else None,
+        supervisor=SimpleNamespace(id=row["supervisor_id"], username=row["_supervisor"]),
+    ) for row in rows]  # counted: never void
 
 
 def _trend(competition: Competition, period: str) -> tuple[list[dict], list[str]]:
