@@ -157,38 +157,3 @@ class Chainage(ma.fields.String):
 
 def format_chainage(metres: int) -> str:
     return f"K{metres // 1000}+{metres % 1000:03d}"
-
-
-def quick_load(schema: ma.Schema):
-    """`schema.load` for one object, made cheaper without being made weaker: the schema's own fields
-    (each field's `deserialize`: its type, `load_default`, `required`, `allow_none` and validators)
-    and its own `validates_schema` methods, in the schema's order, without the schema's per-call
-    machinery (error stores, hooks lookups, unknown-field bookkeeping) — half the cost of a batch of
-    500 entries went there. Whatever is not plainly valid (an unknown key, a field error, a schema
-    validator's error, a non-object) goes to `schema.load` itself, so every error is exactly the
-    schema's. A schema with hooks this does not run (pre/post load, `validates`) always goes there."""
-    hooks = {tag: entries for tag, entries in schema._hooks.items() if entries}
-    validators = [getattr(schema, name) for name, many, options in hooks.pop("validates_schema", [])
-                  if not many and not options.get("pass_original")]
-    if hooks or len(validators) != len(schema._hooks.get("validates_schema", [])) or schema.unknown != ma.RAISE:
-        return schema.load
-    fields = [(field.data_key or name, field.attribute or name, field) for name, field in schema.load_fields.items()]
-    known = frozenset(key for key, _, _ in fields)
-    missing = ma.missing
-
-    def load(data):
-        if type(data) is not dict or not known.issuperset(data):
-            return schema.load(data)
-        result = {}
-        try:
-            for key, attribute, field in fields:
-                value = field.deserialize(data.get(key, missing), key, data)
-                if value is not missing:
-                    result[attribute] = value
-            for validator in validators:
-                validator(result, partial=None, many=False, unknown=ma.RAISE)
-        except ma.ValidationError:
-            return schema.load(data)  # the schema's own error messages, keyed as it keys them
-        return result
-
-    return load

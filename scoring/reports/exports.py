@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import csv
 import io
-import zipfile
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
@@ -106,84 +105,23 @@ def number(value: Decimal | None) -> str:
     return text
 
 
-def to_xlsx(sheets: list[tuple[str, list[str], list[list]]], shared: dict | None = None, common: int = 0) -> bytes:
+def to_xlsx(sheets: list[tuple[str, list[str], list[list]]]) -> bytes:
     """A workbook with one sheet per (title, header, rows); points are numeric cells, text is text.
-
-    openpyxl (write-only) writes the workbook: its parts, the styles and each sheet with its header
-    row; the rows under the header are written here as the XML openpyxl writes for them (`_rows_xml`:
-    a month's entries are tens of thousands of rows, about ten times faster so) and put into the sheet.
-    A sheet's XML depends on its own cells only: text is inline, and the two cell styles (the bold
-    header, the quote prefix) are registered first, in a fixed order, in every workbook.
-
-    With `shared` (kept by the caller across workbooks, e.g. one mail run's reports of a month), the
-    rows of the first `common` sheets, the same in every one of those workbooks (the boards), are
-    written once."""
+    Written row by row (openpyxl's write-only mode): a month's entries are tens of thousands of rows."""
     book = Workbook(write_only=True)
     bold = Font(bold=True)
-    rows = {}
-    for index, (title, header, table) in enumerate(sheets):
+    for title, header, table in sheets:
         sheet = book.create_sheet(title)
-        if index == 0:  # the styles' ids, the same in every workbook whatever its cells (see above)
-            _text_cell(sheet, "b", bold).style_id  # noqa: B018 - registers the header's style first (1)
-            _text_cell(sheet, "=").style_id  # noqa: B018 - then the quote prefix's (2, _QUOTED)
         sheet.freeze_panes = "A2"
-        for column, name in enumerate(header, start=1):
-            width = max([len(str(name)) * 2] + [len(str(r[column - 1] or "")) + 2 for r in table[:200]])
-            sheet.column_dimensions[get_column_letter(column)].width = min(max(width, 6), 40)
+        for index, name in enumerate(header, start=1):
+            width = max([len(str(name)) * 2] + [len(str(r[index - 1] or "")) + 2 for r in table[:200]])
+            sheet.column_dimensions[get_column_letter(index)].width = min(max(width, 6), 40)
         sheet.append([_text_cell(sheet, name, bold) for name in header])
-        part = f"xl/worksheets/sheet{index + 1}.xml"
-        if shared is not None and index < common:
-            if part not in shared:
-                shared[part] = _rows_xml(table)
-            rows[part] = shared[part]
-        else:
-            rows[part] = _rows_xml(table)
-    written = io.BytesIO()
-    book.save(written)
+        for row in table:
+            sheet.append([_text_cell(sheet, v) if isinstance(v, str) else v for v in row])
     out = io.BytesIO()
-    with zipfile.ZipFile(written) as skeleton, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as final:
-        for info in skeleton.infolist():
-            data = skeleton.read(info)
-            if info.filename in rows:
-                data = data.replace(b"</sheetData>", rows[info.filename] + b"</sheetData>", 1)
-            final.writestr(info, data)
+    book.save(out)
     return out.getvalue()
-
-
-_QUOTED = 2  # the quote prefix's style id (registered second in every workbook, see to_xlsx)
-_XML_TEXT = str.maketrans({"&": "&amp;", "<": "&lt;", ">": "&gt;", "\r": "&#13;"})
-
-
-def _rows_xml(table: list[list], first: int = 2) -> bytes:
-    """The <row> elements of `table` from row `first` on, as openpyxl writes them: None is no cell, a
-    number is a numeric cell (%.16g), text an inline string without the characters XLSX cannot hold,
-    and text a spreadsheet would run as a formula gets the quote prefix (see `_text_cell`)."""
-    width = max((len(row) for row in table), default=0)
-    letters = [get_column_letter(column) for column in range(1, width + 1)]
-    out = []
-    for number_, row in enumerate(table, start=first):
-        cells = []
-        for letter, value in zip(letters, row, strict=False):
-            if value is None:
-                continue
-            ref = f"{letter}{number_}"
-            if isinstance(value, str):
-                value = ILLEGAL_CHARACTERS_RE.sub("", value)
-                style = f' s="{_QUOTED}"' if value.startswith(FORMULA_START) else ""
-                space = ' xml:space="preserve"' if value != value.strip() else ""
-                if not value:  # as openpyxl writes an empty string
-                    cells.append(f'<c r="{ref}"{style} t="inlineStr"></c>')
-                    continue
-                cells.append(f'<c r="{ref}"{style} t="inlineStr"><is><t{space}>{value.translate(_XML_TEXT)}'
-                             f"</t></is></c>")
-            elif isinstance(value, bool):
-                cells.append(f'<c r="{ref}" t="b"><v>{int(value)}</v></c>')
-            elif isinstance(value, int | float | Decimal):
-                cells.append(f'<c r="{ref}" t="n"><v>{"%.16g" % value}</v></c>')  # noqa: UP031 - as openpyxl: Decimal as a float
-            else:
-                raise TypeError(f"cannot write {type(value).__name__} to a sheet")
-        out.append(f'<row r="{number_}">{"".join(cells)}</row>')
-    return "".join(out).encode()
 
 
 def _text_cell(sheet, value: str, font: Font | None = None):

@@ -23,10 +23,8 @@ Without SMTP_URL nothing is claimed: deliveries stay queued and the job logs tha
 """
 from __future__ import annotations
 
-import base64
 import logging
 import os
-import re
 import smtplib
 import socket
 import ssl
@@ -170,7 +168,7 @@ def _send(connection: smtplib.SMTP, deliveries: list[Delivery], now: datetime, r
     sender = parseaddr(current_app.config["MAIL_FROM"])[1]
     for index, delivery in enumerate(deliveries):
         try:
-            raw, smtputf8 = message_bytes(delivery, rendered, dot_stuffed=True)
+            raw, smtputf8 = message_bytes(delivery, rendered)
         except Exception as error:  # noqa: BLE001 - a broken report fails its delivery, not the run
             log.exception("report %s for %s could not be rendered", delivery.period, delivery.recipient.email)
             _failed(delivery, f"could not render the report: {_describe(error)}", now)
@@ -226,9 +224,9 @@ def connect(url: str, timeout: float = 30) -> smtplib.SMTP:
     parts = urlsplit(url)
     host = parts.hostname
     if parts.scheme == "smtps":
-        connection = _SMTPSSL(host, parts.port or 465, timeout=timeout, context=ssl.create_default_context())
+        connection = smtplib.SMTP_SSL(host, parts.port or 465, timeout=timeout, context=ssl.create_default_context())
     else:
-        connection = _SMTP(host, parts.port or (587 if parts.scheme == "smtp+starttls" else 25),
+        connection = smtplib.SMTP(host, parts.port or (587 if parts.scheme == "smtp+starttls" else 25),
                                   timeout=timeout)
         if parts.scheme == "smtp+starttls":
             connection.starttls(context=ssl.create_default_context())
@@ -243,21 +241,15 @@ def build_message(delivery: Delivery, cache: dict | None = None) -> EmailMessage
     return message_from_bytes(raw, policy=policy.default)
 
 
-def message_bytes(delivery: Delivery, cache: dict | None = None, *, dot_stuffed: bool = False) -> tuple[bytes, bool]:
+def message_bytes(delivery: Delivery, cache: dict | None = None) -> tuple[bytes, bool]:
     """(the message as sent over SMTP, whether it needs SMTPUTF8). The report's MIME parts are
     rendered and encoded once per distinct scope (kept in `cache`); each recipient adds only the
-    header lines that are theirs. `dot_stuffed`: the body's lines starting with "." doubled as DATA
-    needs them (RFC 5321 §4.5.2), once per scope too, for `_send` (smtplib would scan the whole
-    message again for every recipient)."""
+    header lines that are theirs."""
     cache = {} if cache is None else cache
     key = (delivery.competition_id, delivery.period, delivery.recipient.section_id)
     if key not in cache:
         cache[key] = _report_part(delivery, cache)
     subject, body = cache[key]
-    if dot_stuffed:
-        if ("dot-stuffed", key) not in cache:
-            cache[("dot-stuffed", key)] = _LEADING_DOT.sub(b"..", body)
-        body = cache[("dot-stuffed", key)]
     local, _, domain = delivery.recipient.email.rpartition("@")
     smtputf8 = not delivery.recipient.email.isascii()
     head = EmailMessage(policy=policy.SMTPUTF8 if smtputf8 else policy.SMTP)
@@ -266,72 +258,19 @@ def message_bytes(delivery: Delivery, cache: dict | None = None, *, dot_stuffed:
     head["To"] = Address(display_name=delivery.recipient.name, username=local, domain=domain)
     head["Date"] = format_datetime(utcnow().astimezone())
     head["Message-ID"] = delivery.message_id
-    # Header lines start with their name or, folded, with white space: never with a dot.
-    raw = b"".join(head.policy.fold_binary(name, value) for name, value in head.items()) + body
-    return (DotStuffed(raw) if dot_stuffed else raw), smtputf8
-
-
-_LEADING_DOT = re.compile(rb"(?m)^\.")
-
-
-class DotStuffed(bytes):
-    """A message whose lines are already dot-stuffed and end in CRLF (`message_bytes(dot_stuffed=True)`)."""
-
-
-class _DotStuffedData:
-    """smtplib's DATA, without dot-stuffing again a message that already is (`DotStuffed`)."""
-
-    def data(self, msg):
-        if not isinstance(msg, DotStuffed):
-            return super().data(msg)
-        self.putcmd("data")
-        code, reply = self.getreply()
-        if code != 354:
-            raise smtplib.SMTPDataError(code, reply)
-        self.send(bytes(msg) + (b"" if msg.endswith(b"\r\n") else b"\r\n") + b".\r\n")
-        return self.getreply()
-
-
-class _SMTP(_DotStuffedData, smtplib.SMTP):
-    pass
-
-
-class _SMTPSSL(_DotStuffedData, smtplib.SMTP_SSL):
-    pass
+    return b"".join(head.policy.fold_binary(name, value) for name, value in head.items()) + body, smtputf8
 
 
 def _report_part(delivery: Delivery, cache: dict) -> tuple[str, bytes]:
     """(subject, the MIME headers and body of the report of the delivery's scope, encoded for SMTP)."""
     competition = db.session.get(Competition, delivery.competition_id)
     report = build_report(competition, delivery.period, delivery.recipient.section, shared=cache)
-    return report.title, _mime(render_text(report), render_html(report), render_xlsx(report), report.filename())
-
-
-def _mime(text: str, html: str, xlsx: bytes, filename: str) -> bytes:
-    """The report's MIME parts (multipart/mixed: text and HTML alternatives, the XLSX), encoded for SMTP.
-
-    The email package writes the structure and every header (the boundaries, the file name's RFC 2231
-    encoding) around a short stand-in for each part's content; the contents are then base64-encoded by
-    binascii and put in place of the stand-ins. Encoded by the email package itself, a section's 2.5 MB
-    took a Python call per line, twice (the encoding and the generator), and a search of the whole
-    message for a boundary: half the mail job's time."""
-    stand_in = {name: f"{name}-{uuid.uuid4().hex}" for name in ("text", "html", "xlsx")}
-    # As the email package encodes text: its lines joined by \n, ending in one.
-    contents = {"text": b"\n".join(text.encode().splitlines()) + b"\n",
-                "html": b"\n".join(html.encode().splitlines()) + b"\n", "xlsx": xlsx}
-    encoded = {"text": stand_in["text"] + "\n", "html": stand_in["html"] + "\n", "xlsx": stand_in["xlsx"]}
     message = EmailMessage()
-    message.set_content(stand_in["text"], cte="base64")
-    message.add_alternative(stand_in["html"], subtype="html", cte="base64")
+    message.set_content(render_text(report))
+    message.add_alternative(render_html(report), subtype="html")
     maintype, subtype = XLSX_TYPE.split("/")
-    message.add_attachment(stand_in["xlsx"].encode(), maintype=maintype, subtype=subtype, filename=filename)
-    raw = message.as_bytes(policy=policy.SMTP)
-    for name, content in contents.items():
-        line = base64.b64encode(encoded[name].encode()) + b"\r\n"  # under 57 bytes: one line
-        if raw.count(line) != 1:  # a stand-in is unique (a uuid): this cannot happen
-            raise RuntimeError(f"the {name} part of the report could not be put in place")
-        raw = raw.replace(line, base64.encodebytes(content).replace(b"\n", b"\r\n"))
-    return raw
+    message.add_attachment(render_xlsx(report), maintype=maintype, subtype=subtype, filename=report.filename())
+    return report.title, message.as_bytes(policy=policy.SMTP)
 
 
 def requeue_failed(competition_id: int, period: str) -> int:

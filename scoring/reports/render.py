@@ -334,8 +334,6 @@ def render_xlsx(report: Report) -> bytes:
                      [[f"{r['code']} {r['name']}", r["issued"], r["closed_in_time"], r["closed_late"], r["overdue"],
                        r["open"], r["rate"]] for r in report.rectification])
     notices = report.notices if report.scope else period_notices(competition, report.period)
-    # The first three sheets are the same in every scope's workbook of the month: written once per mail run.
     return to_xlsx([("标段排名", *sections), ("突击队排名", *teams), ("整改情况", *rectification),
                     ("计分明细", *entries_table(competition, report.entries)),
-                    ("整改通知", *notices_table(competition, notices))],
-                   shared=report.fragments.setdefault("xlsx", {}), common=3)
+                    ("整改通知", *notices_table(competition, notices))])
