@@ -845,6 +845,8 @@ def main(argv=None) -> int:
                         help="Record each step's server side with py-spy into DIR (see bench.profiles).")
     parser.add_argument("--skip", action="append", default=[], metavar="STEP", choices=STEPS,
                         help=f"Leave out a step (one of {', '.join(STEPS)}); may be given again.")
+    parser.add_argument("--only", action="append", default=[], metavar="STEP", choices=STEPS,
+                        help="Run only this step (may be given again): the others are skipped.")
     args = parser.parse_args(argv)
     if shutil.which("wrk") is None:
         sys.exit("wrk is missing: `make system-deps` (apt-get install wrk)")
@@ -876,7 +878,7 @@ def main(argv=None) -> int:
             ("mail", lambda: measure_mail(big, p)),
         ]
         for name, step in steps:
-            if name in args.skip:
+            if name in args.skip or (args.only and name not in args.only):
                 log(f"skipping {name}")
                 continue
             log(f"measuring {name} … ({time.monotonic() - started:.0f} s)")

@@ -72,12 +72,29 @@ def user_for_token(token: str | None, along: Along | None = None, key=None) -> P
     params = {"token_hash": hash_token(token)}
     if along is not None:
         params["along"] = key
-    row = db.session.connection().execute(_PRINCIPAL if along is None else along.statement, params).first()
+    row = _connection().execute(_PRINCIPAL if along is None else along.statement, params).first()
     if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         return None
     if along is not None:
         g.along = tuple(row[6:])
     return Principal(row[0], row[1], row[2], row[3], row[4])
+
+
+# A read on PostgreSQL runs in autocommit: the token check is a read's first query (and a wall poll's or a
+# cached board's only one), and in a transaction it would be three round trips (BEGIN, the query, ROLLBACK)
+# instead of one. Nothing a read sees changes: reads are never committed (http.commit_writes), so they
+# write nothing, and under READ COMMITTED each statement takes its own snapshot in a transaction too.
+# Writes keep their transaction. SQLite has no round trip to save and keeps its deferred BEGIN, one
+# snapshot for the whole read (extensions.py; its driver's autocommit would undo that recipe).
+_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
+
+
+def _connection():
+    """The session's connection, procured in autocommit for a read on PostgreSQL (the option applies
+    only when the session has none yet, as for every API request, whose first query is the token's)."""
+    if request.method in ("GET", "HEAD") and db.engine.dialect.name == "postgresql":
+        return db.session.connection(execution_options=_AUTOCOMMIT)
+    return db.session.connection()
 
 
 def bearer_token() -> str | None:

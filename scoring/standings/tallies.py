@@ -5,14 +5,14 @@ from collections import defaultdict
 from collections.abc import Iterable
 from decimal import Decimal
 
-from sqlalchemy import delete, func, insert, literal, literal_column, select
+from sqlalchemy import delete, func, insert, literal, literal_column, select, true, update
 
 from ..competitions.models import Competition
 from ..competitions.operations import bump_revision
 from ..entries.models import Entry
 from ..extensions import db, upsert_insert
 from .engine import CENT, ZERO, adds, subjects_of
-from .models import SubjectTally
+from .models import MonthRevision, SubjectTally
 
 TALLY_KEY = ("period", "board", "subject_id", "criterion", "item")
 
@@ -53,6 +53,17 @@ def apply_deltas(competition_id: int, deltas: dict[tuple, list]) -> None:
         },
     )
     db.session.execute(stmt, rows)
+    _bump_months(competition_id, sorted({key[0] for key in deltas}))
+
+
+def _bump_months(competition_id: int, months: list[str]) -> None:
+    """The months' tallies changed: their cached ranks must go (`MonthRevision`). Taken after the tallies,
+    before the competition's revision (every writer takes the two rows in that order)."""
+    table = MonthRevision.__table__
+    stmt = upsert_insert(table).values([{"competition_id": competition_id, "period": m, "revision": 1}
+                                        for m in months])
+    db.session.execute(stmt.on_conflict_do_update(index_elements=["competition_id", "period"],
+                                                  set_={"revision": table.c.revision + 1}))
 
 
 def entry_values(entry: Entry) -> dict:
@@ -115,6 +126,17 @@ def rebuild(competition_id: int | None = None) -> None:
                "deductions", "bonuses", "entries"]
     for board, column in (("sections", e.section_id), ("teams", e.team_id)):
         db.session.execute(insert(t).from_select(columns, _grouped(board, column, competition_id)))
+    # Every month's cached ranks go, those of a month left without tallies too; a month first seen here
+    # (data loaded behind the API's back) gets its counter.
+    months = MonthRevision.__table__
+    bump = update(months).values(revision=months.c.revision + 1)
+    found = select(t.c.competition_id, t.c.period, literal(1)).distinct().where(true())  # WHERE: SQLite's upsert
+    if competition_id is not None:
+        bump = bump.where(months.c.competition_id == competition_id)
+        found = found.where(t.c.competition_id == competition_id)
+    db.session.execute(bump)
+    db.session.execute(upsert_insert(months).from_select(["competition_id", "period", "revision"], found)
+                       .on_conflict_do_nothing(index_elements=["competition_id", "period"]))
     ids = [competition_id] if competition_id is not None else db.session.scalars(select(Competition.id)).all()
     for rebuilt in ids:
         bump_revision(rebuilt)
