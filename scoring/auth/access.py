@@ -72,7 +72,7 @@ def user_for_token(token: str | None, along: Along | None = None, key=None) -> P
     params = {"token_hash": hash_token(token)}
     if along is not None:
         params["along"] = key
-    row = _connection().execute(_PRINCIPAL if along is None else along.statement, params).first()
+    row = _lookup(_PRINCIPAL if along is None else along.statement, params)
     if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         return None
     if along is not None:
@@ -80,21 +80,21 @@ def user_for_token(token: str | None, along: Along | None = None, key=None) -> P
     return Principal(row[0], row[1], row[2], row[3], row[4])
 
 
-# A read on PostgreSQL runs in autocommit: the token check is a read's first query (and a wall poll's or a
-# cached board's only one), and in a transaction it would be three round trips (BEGIN, the query, ROLLBACK)
-# instead of one. Nothing a read sees changes: reads are never committed (http.commit_writes), so they
-# write nothing, and under READ COMMITTED each statement takes its own snapshot in a transaction too.
-# Writes keep their transaction. SQLite has no round trip to save and keeps its deferred BEGIN, one
-# snapshot for the whole read (extensions.py; its driver's autocommit would undo that recipe).
-_AUTOCOMMIT = {"isolation_level": "AUTOCOMMIT"}
-
-
-def _connection():
-    """The session's connection, procured in autocommit for a read on PostgreSQL (the option applies
-    only when the session has none yet, as for every API request, whose first query is the token's)."""
-    if request.method in ("GET", "HEAD") and db.engine.dialect.name == "postgresql":
-        return db.session.connection(execution_options=_AUTOCOMMIT)
-    return db.session.connection()
+# A read checks its token on a connection of its own, not in the session's transaction: a wall poll
+# answered 304 or a board read from the cache has no other query, and then no session is ever made or
+# torn down. On PostgreSQL that connection is in autocommit: one round trip, where a transaction takes
+# three (BEGIN, the query, ROLLBACK). A revoked token still fails on the very next request, and whatever
+# else a read queries (a board computed afresh) it reads after the token, in the session, so never older
+# than the revision read along (SQLite's reads keep their deferred BEGIN, extensions.py: its driver's
+# autocommit would undo that recipe, and it has no round trip to save). A write checks its token inside
+# its own transaction, as before (on SQLite, after BEGIN IMMEDIATE).
+def _lookup(statement, params: dict):
+    if request.method not in ("GET", "HEAD"):
+        return db.session.connection().execute(statement, params).first()
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn.execute(statement, params).first()
 
 
 def bearer_token() -> str | None:

@@ -54,7 +54,7 @@ def _tallies(competition_id: int, board: str, key: str, subjects: dict[int, engi
     rows = db.session.connection().execute(
         select(t.subject_id, t.criterion, t.item, t.deductions, t.bonuses, t.entries)
         .where(t.competition_id == competition_id, t.period == key, t.board == board, t.entries != 0)
-    )
+    ).all()  # fetched at once: iterating the result fetches row by row (a driver call per row)
     for subject_id, criterion, item, deductions, bonuses, entries in rows:
         code = subjects[subject_id].code
         tally = result.get(code)
