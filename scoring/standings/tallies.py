@@ -57,8 +57,14 @@ def apply_deltas(competition_id: int, deltas: dict[tuple, list]) -> None:
 
 
 def _bump_months(competition_id: int, months: list[str]) -> None:
-    """The months' tallies changed: their cached ranks must go (`MonthRevision`). Taken after the tallies,
-    before the competition's revision (every writer takes the two rows in that order)."""
+    """The months' tallies changed: their cached ranks must go (`MonthRevision`).
+
+    Lock order: the competition's row before a month's counter, for every writer. The overdue job bumps
+    the competition's revision before it posts its penalties; a posting that took the counter first would
+    then wait for the job's competition row while the job waits for its counter (PostgreSQL; SQLite's
+    writers already run one at a time, BEGIN IMMEDIATE). The caller bumps that row right after."""
+    if db.session.get_bind().dialect.name == "postgresql":
+        db.session.execute(select(Competition.id).where(Competition.id == competition_id).with_for_update())
     table = MonthRevision.__table__
     stmt = upsert_insert(table).values([{"competition_id": competition_id, "period": m, "revision": 1}
                                         for m in months])
@@ -126,6 +132,9 @@ def rebuild(competition_id: int | None = None) -> None:
                "deductions", "bonuses", "entries"]
     for board, column in (("sections", e.section_id), ("teams", e.team_id)):
         db.session.execute(insert(t).from_select(columns, _grouped(board, column, competition_id)))
+    ids = [competition_id] if competition_id is not None else db.session.scalars(select(Competition.id)).all()
+    for rebuilt in ids:  # first: the competition's row before the months' counters (`_bump_months`)
+        bump_revision(rebuilt)
     # Every month's cached ranks go, those of a month left without tallies too; a month first seen here
     # (data loaded behind the API's back) gets its counter.
     months = MonthRevision.__table__
@@ -137,9 +146,6 @@ def rebuild(competition_id: int | None = None) -> None:
     db.session.execute(bump)
     db.session.execute(upsert_insert(months).from_select(["competition_id", "period", "revision"], found)
                        .on_conflict_do_nothing(index_elements=["competition_id", "period"]))
-    ids = [competition_id] if competition_id is not None else db.session.scalars(select(Competition.id)).all()
-    for rebuilt in ids:
-        bump_revision(rebuilt)
 
 
 def _dec(value) -> Decimal:
