@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, true
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -30,6 +30,8 @@ class Competition(db.Model):
     auto_close_time: Mapped[str | None] = mapped_column(String(5))
     # True: a closed month's report is a draft until an admin approves it; only then is it mailed.
     report_approval: Mapped[bool] = mapped_column(default=False)
+    # True: when a quarter's months are all closed (and approved), its 季度考核通报 is mailed to every recipient.
+    quarter_reports: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Archived (a finished season, a sandbox): read-only, out of the list, nothing deleted.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Points deducted, once, for each rectification notice not closed by its deadline (0: none).

@@ -60,11 +60,19 @@ def _report_approval():
         "description": "true: a closed month's report is a draft until an admin approves it; only then mailed."})
 
 
+def _quarter_reports():
+    return ma.fields.Boolean(metadata={
+        "description": "true: when every month of a quarter is closed (and approved, with report_approval), the "
+                       "quarter's report (季度考核通报) is mailed to every recipient once; a month of it closed "
+                       "again later mails a 【更正】 of it. Default false: the quarter's report on demand only."})
+
+
 class ClosePolicyIn(Strict):
     """The close policy (CONTRACT.md §3 Periods); on creation, left out: the service's default."""
 
     auto_close = _auto_close()
     report_approval = _report_approval()
+    quarter_reports = _quarter_reports()
 
 
 class CompetitionIn(ClosePolicyIn):
@@ -120,6 +128,7 @@ class CompetitionOut(ma.Schema):
     created_at = ma.fields.DateTime()
     auto_close = ma.fields.Dict(allow_none=True)
     report_approval = ma.fields.Boolean()
+    quarter_reports = ma.fields.Boolean()
     archived = ma.fields.Boolean()
 
 
@@ -214,6 +223,7 @@ class CompetitionPatch(Patch):
     organizer = Name(200)
     auto_close = _auto_close()
     report_approval = _report_approval()
+    quarter_reports = _quarter_reports()
     archived = ma.fields.Boolean(metadata={
         "description": "true: read-only (no entries, closes, vetoes, mail or auto-close) and out of "
                        "GET /competitions unless ?archived=true; nothing is deleted. false brings it back."})

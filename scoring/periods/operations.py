@@ -17,7 +17,7 @@ from ..entries.models import Entry
 from ..errors import Problem
 from ..extensions import db, upsert_insert
 from ..month import Month
-from ..reports.operations import queue_reports
+from ..reports.operations import publish_quarter, queue_reports
 from ..standings import tallies
 from ..standings.engine import award_flag
 from ..standings.operations import board_rows, rows_json
@@ -107,9 +107,12 @@ def close_period(competition: Competition, key: str, actor=None, reason: str | N
 def publish_edition(competition: Competition, key: str, edition: int) -> int:
     """An edition's report goes out: queued for every recipient once (and, for later editions, the
     earlier editions' unsent deliveries are withdrawn). Called in the transaction of the close, or of
-    the approval when the competition asks for one; the groups hear of it with the mail."""
+    the approval when the competition asks for one; the groups hear of it with the mail. When it completes
+    its quarter (or corrects a quarter already mailed) and the competition mails quarter reports, the
+    quarter's report is queued too (`publish_quarter`)."""
     queued = queue_reports(competition, key, edition)
     channels.month_closed(competition, key, edition)
+    publish_quarter(competition, key)
     return queued
 
 
