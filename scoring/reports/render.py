@@ -170,10 +170,10 @@ def _quarter_story(competition: Competition, quarter: str) -> tuple[int, Correct
     reasons = [e.reason for e in events if e.action == "reopen" and before.last_event_id < e.id and e.reason]
     changes = [f"{month} 月度通报：第{before.months.get(month, 0)}版 → 第{edition}版"
                for month, edition in sorted(made.months.items()) if before.months.get(month) != edition]
-    for board, label, old, new in (("sections", "标段", before.sections, made.sections),
-                                   ("teams", "突击队", before.teams, made.teams)):
-        changes += [f"{label} {line}" for line in board_changes(old or [], new or [])]
-    return made.edition, Correction(made.edition, reasons, changes or ["排名与总分均无变化"])
+    moved = [f"{label} {line}" for label, old, new in (("标段", before.sections, made.sections),
+                                                      ("突击队", before.teams, made.teams))
+             for line in board_changes(old or [], new or [])]
+    return made.edition, Correction(made.edition, reasons, changes + (moved or ["排名与总分均无变化"]))
 
 
 def _edition_story(competition: Competition, period: str) -> tuple[int, Correction | None]:
