@@ -38,7 +38,8 @@ from .extensions import db
 from .fields import format_chainage
 from .month import Month
 from .notices.models import Notice
-from .periods.operations import close_period
+from .periods.models import Period
+from .periods.operations import close_period, reopen_period
 from .photos import images
 from .photos.operations import photo_id_of, save_photo
 from .reports.models import Recipient
@@ -237,6 +238,8 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
                 vetoed = True
             if day.day == 3 and day.replace(day=1) > first:
                 close_period(competition, Month.at(day).previous(), actor=admin)
+            if day.day == 10 and Month.at(day) == Month.at(first).next():
+                _correct_first_month(competition, supervisors, admin, Month.at(first), tz)
             take_daily_snapshot(competition, day)
             db.session.commit()
             bar.update(1)
@@ -247,6 +250,26 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
     post_entries(competition, supervisors["LJ-05"],
                  [_entry(late_day, tz, rng, "LJ-05", None, "safety", "S3", "deduction", Decimal("1"),
                          "离线补传：用电线路私拉乱接")], _load)
+
+
+LATE_FINDING = "离线补传：高处作业未系安全带"
+REOPEN_REASON = "监理平板离线两周，补录上月迟到的安全检查扣分"
+
+
+def _correct_first_month(competition: Competition, supervisors: dict, admin: User, month: Month,
+                         tz: ZoneInfo) -> None:
+    """A week after the first month's close, an offline tablet's finding for it arrives late (against the red
+    flag's holder); the office reopens the month, counts it and closes it again: edition 2, a 【更正】 report
+    with the reason and what changed, queued for every recipient (the 通报 still queued is withdrawn)."""
+    rng = random.Random(11)  # of its own, so the season's other draws stay as they were
+    holder = db.session.scalar(select(Period).where(Period.competition_id == competition.id, Period.key == month))
+    code = holder.flag_section.code if holder.flag_section else "LJ-05"
+    payload = _entry(month.first_day + timedelta(days=21), tz, rng, code, None, "safety", "S1", "deduction",
+                     Decimal("2"), LATE_FINDING)
+    payload["chainage"] = _stake(rng, code)
+    post_entries(competition, supervisors[code], [payload], _load)
+    reopen_period(competition, month, REOPEN_REASON, actor=admin)
+    close_period(competition, month, actor=admin, reason="补录后重新结账")
 
 
 OVERDUE_PENALTY = "1"
