@@ -205,8 +205,8 @@ def test_two_identical_vetoes_at_once_make_one_veto_and_a_409(app, world, server
     for round_ in range(ROUNDS):
         team = "TJD-2" if round_ % 2 else None  # a section's veto and a team's
         body = {"section": "LJ-02", "team": team, "period": month, "reason": f"事故 {round_}"}
-        answers = at_once(lambda: office.post(world.url("/vetoes"), body),
-                          lambda: other_office.post(world.url("/vetoes"), body))
+        answers = at_once(lambda body=body: office.post(world.url("/vetoes"), body),
+                          lambda body=body: other_office.post(world.url("/vetoes"), body))
         assert sorted(a.status_code for a in answers) == [201, 409], [a.text[:300] for a in answers]
         assert "already vetoed" in next(a for a in answers if a.status_code == 409).json()["detail"]
         active = [v for v in office.get(world.url(f"/vetoes?period={month}&per_page=500")) if not v["revoked"]]
@@ -222,9 +222,10 @@ def test_two_identical_recipients_at_once_make_one_recipient_and_a_409(app, worl
     office, other_office = Person(server, api, "admin"), Person(server, api, "admin")
     for round_ in range(ROUNDS):
         address = f"race{round_}@example.org"
-        answers = at_once(
-            lambda: office.post(world.url("/recipients"), {"email": address, "name": "甲", "scope": "all"}),
-            lambda: other_office.post(world.url("/recipients"), {"email": address.upper(), "name": "乙", "scope": "all"}))
+        first, second = ({"email": email, "name": name, "scope": "all"}
+                         for email, name in ((address, "甲"), (address.upper(), "乙")))
+        answers = at_once(lambda first=first: office.post(world.url("/recipients"), first),
+                          lambda second=second: other_office.post(world.url("/recipients"), second))
         assert sorted(a.status_code for a in answers) == [201, 409], [a.text[:300] for a in answers]
     listed = office.get(world.url("/recipients?per_page=500"))
     assert sorted(r["email"].lower() for r in listed) == sorted(f"race{n}@example.org" for n in range(ROUNDS))

@@ -41,8 +41,9 @@ class Recipient(db.Model):
 
 
 class Delivery(db.Model):
-    """One edition of one month's (or, `period` YYYY-Qn, one quarter's) report to one recipient: unique, so it is queued and sent at most once.
-    Edition 1 is the 通报; a month closed again after a reopen is a new edition, a 更正."""
+    """One edition of one month's (or, `period` YYYY-Qn, one quarter's) report to one recipient: unique, so it
+    is queued and sent at most once. Edition 1 is the 通报; a month closed again after a reopen is a new
+    edition, a 更正."""
 
     __tablename__ = "deliveries"
     __table_args__ = (UniqueConstraint("competition_id", "period", "edition", "recipient_id"),)
