@@ -187,3 +187,21 @@ def test_a_month_without_entries_does_not_hold_its_quarter(app, api, smtp):
     assert quarter_deliveries(api) == [("director@example.org", 1, "queued")]
     assert run_mail(app) == 3
     assert "计入已结账的 2 个月：2025-08、2025-09" in text_of(quarter_mail(smtp)[0])
+
+
+@OCTOBER
+def test_the_cli_sends_and_previews_a_quarter(app, api, smtp, runner, tmp_path):
+    app.config["SMTP_URL"] = smtp.url
+    add_recipients(api, *PEOPLE[:1])
+    for month in ("2025-07", "2025-08", "2025-09"):
+        season(api, month)
+        api.close(month)
+    assert run_mail(app) == 3
+    result = runner.invoke(args=["reports", "send", "2025-Q3"])
+    assert result.exit_code == 0, result.output
+    assert "2025-Q3: 1 new deliveries queued" in result.output and "sent 1 message(s)" in result.output
+    assert [m["Subject"] for m in quarter_mail(smtp)] == [QUARTER]
+    out = tmp_path / "q.txt"
+    result = runner.invoke(args=["reports", "preview", "2025-Q3", "--out", str(out), "--text"])
+    assert result.exit_code == 0 and out.read_text(encoding="utf-8").startswith(QUARTER)
+    assert runner.invoke(args=["reports", "send", "2025-Q5"]).exit_code != 0

@@ -5,7 +5,7 @@ A run (the scheduler's "mail" job, or `flask reports send`):
 1. Deliveries stuck in "sending" for longer than STUCK_AFTER belong to a run that died between
    handing the message to the SMTP server and recording it. Whether the server took the message is
    unknown, so they are NOT resent: they become `failed` with a note asking a person to check the
-   mailbox and resend by hand (`flask reports send YYYY-MM --resend-failed`). A missing report is
+   mailbox and resend by hand (`flask reports send YYYY-MM|YYYY-Qn --resend-failed`). A missing report is
    visible in GET …/deliveries; a duplicate in a manager's inbox is not undoable.
 2. Claim the due deliveries (queued, or failed with a retry due) in one conditional UPDATE and
    commit BEFORE talking SMTP: status "sending", claimed_by this run, a deterministic Message-ID.
