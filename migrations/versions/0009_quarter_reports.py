@@ -26,8 +26,9 @@ DUPLICATE_VETO = "重复的一票否决：已有同一对象同月的否决在�
 
 
 def upgrade():
-    with op.batch_alter_table('competitions', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('quarter_reports', sa.Boolean(), nullable=False, server_default=sa.false()))
+    # Not in a batch: on SQLite a batch with a SQL default copies the table, which its rows' children refuse.
+    op.add_column('competitions', sa.Column('quarter_reports', sa.Boolean(), nullable=False,
+                                            server_default=sa.false()))
 
     op.create_table('quarter_editions',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -92,8 +93,7 @@ def downgrade():
     op.drop_index('uq_recipients_active_email', table_name='recipients')
     op.drop_index('uq_vetoes_active_team', table_name='vetoes')
     op.drop_index('uq_vetoes_active_section', table_name='vetoes')
-    with op.batch_alter_table('vetoes', schema=None) as batch_op:
-        batch_op.drop_column('revoked_at')
+    # ALTER TABLE … DROP COLUMN (SQLite 3.35+), not a batch: copying a table its rows' children refer to fails.
+    op.drop_column('vetoes', 'revoked_at')
     op.drop_table('quarter_editions')
-    with op.batch_alter_table('competitions', schema=None) as batch_op:
-        batch_op.drop_column('quarter_reports')
+    op.drop_column('competitions', 'quarter_reports')
