@@ -121,7 +121,6 @@ def queue_reports(competition: Competition, period: str, edition: int) -> int:
     return len(db.session.execute(stmt).all())
 
 
-
 # -- quarter reports (季度考核通报), mailed when the competition asks for them ------------------------------
 
 def quarter_state(competition: Competition, quarter: str) -> tuple[dict[str, int], int] | None:
@@ -153,12 +152,10 @@ def quarter_state(competition: Competition, quarter: str) -> tuple[dict[str, int
     return editions, newest
 
 
-def latest_quarter_edition(competition_id: int, quarter: str, before: int | None = None) -> QuarterEdition | None:
-    stmt = select(QuarterEdition).where(QuarterEdition.competition_id == competition_id,
-                                        QuarterEdition.period == quarter)
-    if before is not None:
-        stmt = stmt.where(QuarterEdition.edition < before)
-    return db.session.scalar(stmt.order_by(QuarterEdition.edition.desc()).limit(1))
+def latest_quarter_edition(competition_id: int, quarter: str) -> QuarterEdition | None:
+    return db.session.scalar(select(QuarterEdition).where(QuarterEdition.competition_id == competition_id,
+                                                          QuarterEdition.period == quarter)
+                             .order_by(QuarterEdition.edition.desc()).limit(1))
 
 
 def publish_quarter(competition: Competition, month: str) -> int:

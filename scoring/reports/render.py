@@ -168,7 +168,8 @@ def _quarter_story(competition: Competition, quarter: str) -> tuple[int, Correct
         QuarterEdition.competition_id == competition.id, QuarterEdition.period == quarter,
         QuarterEdition.edition == made.edition - 1))
     reasons = [e.reason for e in events if e.action == "reopen" and before.last_event_id < e.id and e.reason]
-    changes = [f"{month} 月度通报：第{before.months.get(month, 0)}版 → 第{edition}版"
+    was = {month: f"第{edition}版" for month, edition in before.months.items()}
+    changes = [f"{month} 月度通报：{was.get(month, '未计入')} → 第{edition}版"
                for month, edition in sorted(made.months.items()) if before.months.get(month) != edition]
     moved = [f"{label} {line}" for label, old, new in (("标段", before.sections, made.sections),
                                                       ("突击队", before.teams, made.teams))
