@@ -37,6 +37,7 @@ def create_competition(data: dict) -> Competition:
         auto_close_time=auto_close["time"] if auto_close else None,
         report_approval=data.get("report_approval", False),
         overdue_penalty=data["overdue_penalty"],
+        general_bonus_cap=data["general_bonus_cap"],
     )
     db.session.add(competition)
     db.session.flush()
