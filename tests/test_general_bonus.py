@@ -160,7 +160,7 @@ def test_a_correction_may_turn_a_bonus_into_a_commendation(api):
     assert len(answer["warnings"]) == 1
     row = api.rows()["LJ-01"]
     assert row["total"] == 102 and row["bonus"] == 2 and row["criteria"]["quality"] == 25
-    listed = api.get(f"/entries?section=LJ-01").get_json()
+    listed = api.get("/entries?section=LJ-01").get_json()
     assert all("warnings" not in e for e in listed)
 
 

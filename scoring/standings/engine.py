@@ -53,8 +53,9 @@ class Tally:
     """Sums of one subject's counted entries in one period.
 
     `deductions` is keyed by (criterion, item); `bonuses` by criterion (a bonus need not name an
-    item; one that names no criterion either is under `GENERAL`); `entries` counts the counted entries, a deduction of 0 (an inspection that found nothing)
-    included, since that is what makes a subject assessed.
+    item; one that names no criterion either is under `GENERAL`); `entries` counts the counted entries,
+    a deduction of 0 (an inspection that found nothing) included, since that is what makes a subject
+    assessed.
     """
 
     deductions: dict[tuple[str, str], Decimal] = field(default_factory=dict)
