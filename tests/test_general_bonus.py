@@ -69,6 +69,9 @@ def test_a_commendation_counts_on_top_of_the_five_up_to_the_cap(api, months):
     header, *body = rows
     (lj01,) = [r for r in body if r[1] == "LJ-01"]
     assert Decimal(lj01[header.index("总分")]) == Decimal("103")
+    data = api.get(f"/exports/entries.csv?period={months.this}", "viewer").data
+    listed = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert [r[4] for r in listed if r[0] == str(first["id"])] == ["不限项目（上级表彰等）"]
     with api.app.app_context():
         assert tallies.stored(api.world.cid) == tallies.recomputed(api.world.cid)
 
