@@ -71,7 +71,8 @@ def entries_table(competition: Competition, entries: list[Entry]) -> tuple[list[
     for e in entries:
         table.append([
             e.id, e.observed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), f"{e.section.code} {e.section.name}",
-            f"{e.team.code} {e.team.name}" if e.team else "", criteria.get(e.criterion, e.criterion) if e.criterion else GENERAL,
+            f"{e.team.code} {e.team.name}" if e.team else "",
+            criteria.get(e.criterion, e.criterion) if e.criterion else GENERAL,
             f"{e.item} {items.get(e.item, '')}".strip() if e.item else "", KINDS.get(e.kind, e.kind), e.points,
             e.note or "", e.supervisor.username, STATUSES.get(e.status, e.status), e.void.reason if e.void else "",
             len(e.photo_ids),
