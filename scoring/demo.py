@@ -141,6 +141,7 @@ def load_demo(if_empty: bool = False, seed: int = 20230102, now: datetime | None
         ],
         "tie_break": ["safety", "quality", "schedule", "environment", "management"],
         "overdue_penalty": Decimal(OVERDUE_PENALTY),
+        "general_bonus_cap": Decimal(GENERAL_BONUS_CAP),
     }))
     for code, place, start, end, contractor in SECTIONS:
         create_section(competition, {"code": code, "name": f"{code[-2:]}标 {place}", "start_km": Decimal(start),
@@ -250,6 +251,10 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
     post_entries(competition, supervisors["LJ-05"],
                  [_entry(late_day, tz, rng, "LJ-05", None, "safety", "S3", "deduction", Decimal("1"),
                          "离线补传：用电线路私拉乱接")], _load)
+    # A commendation from above belongs to no criterion: a general bonus, on top of the five (up to the cap).
+    post_entries(competition, admin,
+                 [_entry(running.first_day, tz, rng, "LJ-02", None, None, None, "bonus", Decimal("2"),
+                         "上级表彰：获评省交通运输厅“平安工地”示范项目")], _load)
 
 
 LATE_FINDING = "离线补传：高处作业未系安全带"
@@ -273,6 +278,7 @@ def _correct_first_month(competition: Competition, supervisors: dict, admin: Use
 
 
 OVERDUE_PENALTY = "1"
+GENERAL_BONUS_CAP = "3"  # 上级表彰 and the like, on top of the five criteria
 
 
 def _notices(competition: Competition, people: dict, now: datetime, places: random.Random) -> None:
@@ -343,7 +349,7 @@ def _veto(competition: Competition, admin: User, period: str) -> None:
                                      "reason": "互通立交施工发生高处坠落事故，1人重伤（一般生产安全事故）"})
 
 
-def _entry(day: date, tz: ZoneInfo, rng: random.Random, section: str, team: str | None, criterion: str,
+def _entry(day: date, tz: ZoneInfo, rng: random.Random, section: str, team: str | None, criterion: str | None,
            item: str | None, kind: str, points: Decimal, note: str) -> dict:
     observed = datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), tz)
     return {"client_id": str(uuid.UUID(int=rng.getrandbits(128))), "section": section, "team": team,

@@ -40,6 +40,8 @@ def test_demo_holds_the_articles_competition(app, runner, login, months):
         assert db.session.scalar(select(func.count()).where(Entry.status == "void")) >= 1
         assert db.session.scalar(select(func.count()).where(Entry.status == "late")) >= 1
         assert db.session.scalar(select(func.count()).where(Entry.kind == "bonus")) >= 3
+        assert competition.general_bonus_cap == 3
+        assert db.session.scalar(select(func.count()).where(Entry.kind == "bonus", Entry.criterion.is_(None))) == 1
         assert db.session.scalar(select(func.count()).select_from(Veto)) >= 1
         closed = db.session.scalars(select(Period).where(Period.status == "closed").order_by(Period.key)).all()
         # The office closes a month on the 3rd of the next: last month is still open on the 1st and 2nd.

@@ -36,6 +36,8 @@ class Competition(db.Model):
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Points deducted, once, for each rectification notice not closed by its deadline (0: none).
     overdue_penalty: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"), server_default="0")
+    # The most that bonuses tied to no criterion (上级表彰 …) add on top of the five (0: such bonuses are refused).
+    general_bonus_cap: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"), server_default="0")
 
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="competition", order_by="Criterion.position"

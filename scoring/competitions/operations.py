@@ -38,6 +38,7 @@ def create_competition(data: dict) -> Competition:
         report_approval=data.get("report_approval", False),
         quarter_reports=data.get("quarter_reports", False),
         overdue_penalty=data["overdue_penalty"],
+        general_bonus_cap=data["general_bonus_cap"],
     )
     db.session.add(competition)
     db.session.flush()

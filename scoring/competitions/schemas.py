@@ -85,6 +85,9 @@ class CompetitionIn(ClosePolicyIn):
     )
     overdue_penalty = PointsField(load_default=Decimal("0.00"), metadata={
         "description": "Points deducted once for each rectification notice not closed by its deadline (§7)."})
+    general_bonus_cap = PointsField(load_default=Decimal("0.00"), metadata={
+        "description": "The most that bonuses tied to no criterion (上级表彰 …) add on top of the five criteria "
+                       "(0, the default: a bonus must name its criterion)."})
 
     @validates_schema
     def five_criteria(self, data, **_):
@@ -125,6 +128,7 @@ class CompetitionOut(ma.Schema):
     timezone = ma.fields.String()
     tie_break = ma.fields.List(ma.fields.String())
     overdue_penalty = PointsField()
+    general_bonus_cap = PointsField()
     created_at = ma.fields.DateTime()
     auto_close = ma.fields.Dict(allow_none=True)
     report_approval = ma.fields.Boolean()
