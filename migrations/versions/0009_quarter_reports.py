@@ -2,7 +2,7 @@
 veto and duplicate recipient checks backed by partial unique indexes
 
 Revision ID: 0009_quarter_reports
-Revises: 0006_month_editions
+Revises: 0008_general_bonus
 Create Date: 2026-11-28 21:40:00
 
 Existing competitions do not mail quarter reports (quarter_reports false). Vetoes get `revoked_at`, copied
@@ -18,7 +18,7 @@ import scoring.types
 
 # revision identifiers, used by Alembic.
 revision = '0009_quarter_reports'
-down_revision = '0006_month_editions'
+down_revision = '0008_general_bonus'
 branch_labels = None
 depends_on = None
 
