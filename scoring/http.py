@@ -12,7 +12,7 @@ from werkzeug.routing import IntegerConverter
 
 from .api import problem_response
 from .extensions import db, sqlite_read_only
-from .month import MonthConverter, month_param_schema
+from .month import MailedConverter, MonthConverter, mailed_param_schema, month_param_schema
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one in a URL is simply not there
@@ -49,9 +49,11 @@ def init_app(app: Flask, api=None) -> None:
          allow_headers=["Authorization", "Content-Type", "If-None-Match"], max_age=600)
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["month"] = MonthConverter
+    app.url_map.converters["mailed"] = MailedConverter
     if api is not None:
         api.register_converter(IdConverter, integerconverter2paramschema)
         api.register_converter(MonthConverter, month_param_schema)
+        api.register_converter(MailedConverter, mailed_param_schema)
 
     @app.before_request
     def mark_read_only():

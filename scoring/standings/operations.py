@@ -36,6 +36,7 @@ def rules_of(competition: Competition) -> engine.Rules:
             for c in competition.criteria
         ),
         tie_break=tuple(competition.tie_break),
+        general_bonus_cap=competition.general_bonus_cap,
     )
 
 

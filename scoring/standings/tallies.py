@@ -11,7 +11,7 @@ from ..competitions.models import Competition
 from ..competitions.operations import bump_revision
 from ..entries.models import Entry
 from ..extensions import db, upsert_insert
-from .engine import CENT, ZERO, adds, subjects_of
+from .engine import CENT, GENERAL, ZERO, adds, subjects_of, tally_key
 from .models import MonthRevision, SubjectTally
 
 TALLY_KEY = ("period", "board", "subject_id", "criterion", "item")
@@ -20,23 +20,25 @@ TALLY_KEY = ("period", "board", "subject_id", "criterion", "item")
 def deltas_for(entries: Iterable[dict], sign: int = 1) -> dict[tuple, list]:
     """What counted entries add to (sign 1) or take from (sign -1) the tallies.
 
-    Each entry counts for its section and, when it names one, for its team.
+    Each entry counts for its section and, when it names one, for its team; a general bonus (no
+    criterion) is summed under criterion '' (`engine.tally_key`).
     """
     deltas: dict[tuple, list] = defaultdict(lambda: [ZERO, ZERO, 0])
     for e in entries:
         deduction, bonus = adds(e["kind"], e["points"])
         for board, subject_id in subjects_of(e["section_id"], e["team_id"]):
-            d = deltas[(e["period"], board, subject_id, e["criterion"], e["item"] or "")]
+            d = deltas[(e["period"], board, subject_id, *tally_key(e["criterion"], e["item"]))]
             d[0] += sign * deduction
             d[1] += sign * bonus
             d[2] += sign
     return deltas
 
 
-def apply_deltas(competition_id: int, deltas: dict[tuple, list]) -> None:
-    """Upsert the sums in one statement; safe under concurrent writers on both databases."""
+def apply_deltas(competition_id: int, deltas: dict[tuple, list]) -> dict[tuple, tuple[Decimal, Decimal]]:
+    """Upsert the sums in one statement; safe under concurrent writers on both databases. Returns the sums
+    as they now stand, {key: (deductions, bonuses)} (RETURNING: no second read), for the warnings."""
     if not deltas:
-        return
+        return {}
     rows = [
         {"competition_id": competition_id, **dict(zip(TALLY_KEY, key, strict=True)),
          "deductions": d, "bonuses": b, "entries": n}
@@ -51,9 +53,10 @@ def apply_deltas(competition_id: int, deltas: dict[tuple, list]) -> None:
             "bonuses": table.c.bonuses + stmt.excluded.bonuses,
             "entries": table.c.entries + stmt.excluded.entries,
         },
-    )
-    db.session.execute(stmt, rows)
+    ).returning(*(table.c[k] for k in TALLY_KEY), table.c.deductions, table.c.bonuses)
+    sums = {tuple(r[:5]): (r[5], r[6]) for r in db.session.execute(stmt, rows)}
     _bump_months(competition_id, sorted({key[0] for key in deltas}))
+    return sums
 
 
 def _bump_months(competition_id: int, months: list[str]) -> None:
@@ -72,6 +75,19 @@ def _bump_months(competition_id: int, months: list[str]) -> None:
                                                   set_={"revision": table.c.revision + 1}))
 
 
+def criterion_bonuses(competition_id: int, keys: set[tuple]) -> dict[tuple, Decimal]:
+    """The counted bonuses of each (period, board, subject_id, criterion) asked for, over all its items'
+    tallies (a criterion's cap holds for them together)."""
+    if not keys:
+        return {}
+    t = SubjectTally.__table__.c
+    stmt = (select(t.period, t.board, t.subject_id, t.criterion, func.sum(t.bonuses))
+            .where(t.competition_id == competition_id, t.period.in_({k[0] for k in keys}),
+                   t.subject_id.in_({k[2] for k in keys}), t.criterion.in_({k[3] for k in keys}))
+            .group_by(t.period, t.board, t.subject_id, t.criterion))
+    return {tuple(r[:4]): _dec(r[4]) for r in db.session.execute(stmt) if tuple(r[:4]) in keys}
+
+
 def entry_values(entry: Entry) -> dict:
     return {"period": entry.period, "section_id": entry.section_id, "team_id": entry.team_id,
             "criterion": entry.criterion, "item": entry.item, "kind": entry.kind, "points": entry.points}
@@ -84,12 +100,14 @@ def _grouped(board: str, subject_column, competition_id: int | None):
     deduction = func.sum(e.points).filter(e.kind == "deduction")
     bonus = func.sum(e.points).filter(e.kind == "bonus")
     # One expression object, no bound parameter: PostgreSQL must see the GROUP BY item as the selected one.
+    # A general bonus (no criterion) is summed under criterion '' (`engine.tally_key`).
     item = func.coalesce(e.item, literal_column("''"))
+    criterion = func.coalesce(e.criterion, literal_column(f"'{GENERAL}'"))
     stmt = (
-        select(e.competition_id, e.period, literal(board), subject_column, e.criterion,
+        select(e.competition_id, e.period, literal(board), subject_column, criterion,
                item, func.coalesce(deduction, zero), func.coalesce(bonus, zero), func.count())
         .where(e.status == "counted")
-        .group_by(e.competition_id, e.period, subject_column, e.criterion, item)
+        .group_by(e.competition_id, e.period, subject_column, criterion, item)
     )
     if board == "teams":
         stmt = stmt.where(e.team_id.is_not(None))

@@ -1,7 +1,7 @@
 """month revisions: a counter per (competition, month) bumped with every change of the month's tallies
 
-Revision ID: 0008_month_revisions
-Revises: 0006_month_editions
+Revision ID: 0010_month_revisions
+Revises: 0009_quarter_reports
 Create Date: 2026-11-28 22:00:00
 """
 from alembic import op
@@ -9,8 +9,8 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0008_month_revisions'
-down_revision = '0006_month_editions'
+revision = '0010_month_revisions'
+down_revision = '0009_quarter_reports'
 branch_labels = None
 depends_on = None
 
