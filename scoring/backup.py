@@ -219,9 +219,11 @@ RESTORE_REVISION_JUMP = 1_000_000
 
 
 def _move_revisions_on() -> None:
-    """Bump every restored competition's revision past anything its boards were cached under."""
-    table = db.metadata.tables["competitions"]
-    db.session.execute(table.update().values(revision=table.c.revision + RESTORE_REVISION_JUMP))
+    """Bump every restored competition's revision past anything its boards were cached under, and every
+    month's (the month before's ranks are cached under it: standings.models.MonthRevision)."""
+    for name in ("competitions", "month_revisions"):
+        table = db.metadata.tables[name]
+        db.session.execute(table.update().values(revision=table.c.revision + RESTORE_REVISION_JUMP))
 
 
 def _reset_sequences(counts: dict[str, int]) -> None:

@@ -38,7 +38,8 @@ from .extensions import db
 from .fields import format_chainage
 from .month import Month
 from .notices.models import Notice
-from .periods.operations import close_period
+from .periods.models import Period
+from .periods.operations import close_period, reopen_period
 from .photos import images
 from .photos.operations import photo_id_of, save_photo
 from .reports.models import Recipient
@@ -140,6 +141,7 @@ def load_demo(if_empty: bool = False, seed: int = 20230102, now: datetime | None
         ],
         "tie_break": ["safety", "quality", "schedule", "environment", "management"],
         "overdue_penalty": Decimal(OVERDUE_PENALTY),
+        "general_bonus_cap": Decimal(GENERAL_BONUS_CAP),
     }))
     for code, place, start, end, contractor in SECTIONS:
         create_section(competition, {"code": code, "name": f"{code[-2:]}标 {place}", "start_km": Decimal(start),
@@ -237,6 +239,8 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
                 vetoed = True
             if day.day == 3 and day.replace(day=1) > first:
                 close_period(competition, Month.at(day).previous(), actor=admin)
+            if day.day == 10 and Month.at(day) == Month.at(first).next():
+                _correct_first_month(competition, supervisors, admin, Month.at(first), tz)
             take_daily_snapshot(competition, day)
             db.session.commit()
             bar.update(1)
@@ -247,9 +251,34 @@ def _play_season(competition: Competition, people: dict, rng: random.Random, now
     post_entries(competition, supervisors["LJ-05"],
                  [_entry(late_day, tz, rng, "LJ-05", None, "safety", "S3", "deduction", Decimal("1"),
                          "离线补传：用电线路私拉乱接")], _load)
+    # A commendation from above belongs to no criterion: a general bonus, on top of the five (up to the cap).
+    post_entries(competition, admin,
+                 [_entry(running.first_day, tz, rng, "LJ-02", None, None, None, "bonus", Decimal("2"),
+                         "上级表彰：获评省交通运输厅“平安工地”示范项目")], _load)
+
+
+LATE_FINDING = "离线补传：高处作业未系安全带"
+REOPEN_REASON = "监理平板离线两周，补录上月迟到的安全检查扣分"
+
+
+def _correct_first_month(competition: Competition, supervisors: dict, admin: User, month: Month,
+                         tz: ZoneInfo) -> None:
+    """A week after the first month's close, an offline tablet's finding for it arrives late (against the red
+    flag's holder); the office reopens the month, counts it and closes it again: edition 2, a 【更正】 report
+    with the reason and what changed, queued for every recipient (the 通报 still queued is withdrawn)."""
+    rng = random.Random(11)  # of its own, so the season's other draws stay as they were
+    holder = db.session.scalar(select(Period).where(Period.competition_id == competition.id, Period.key == month))
+    code = holder.flag_section.code if holder.flag_section else "LJ-05"
+    payload = _entry(month.first_day + timedelta(days=21), tz, rng, code, None, "safety", "S1", "deduction",
+                     Decimal("2"), LATE_FINDING)
+    payload["chainage"] = _stake(rng, code)
+    post_entries(competition, supervisors[code], [payload], _load)
+    reopen_period(competition, month, REOPEN_REASON, actor=admin)
+    close_period(competition, month, actor=admin, reason="补录后重新结账")
 
 
 OVERDUE_PENALTY = "1"
+GENERAL_BONUS_CAP = "3"  # 上级表彰 and the like, on top of the five criteria
 
 
 def _notices(competition: Competition, people: dict, now: datetime, places: random.Random) -> None:
@@ -320,7 +349,7 @@ def _veto(competition: Competition, admin: User, period: str) -> None:
                                      "reason": "互通立交施工发生高处坠落事故，1人重伤（一般生产安全事故）"})
 
 
-def _entry(day: date, tz: ZoneInfo, rng: random.Random, section: str, team: str | None, criterion: str,
+def _entry(day: date, tz: ZoneInfo, rng: random.Random, section: str, team: str | None, criterion: str | None,
            item: str | None, kind: str, points: Decimal, note: str) -> dict:
     observed = datetime.combine(day, time(rng.randint(8, 17), rng.randint(0, 59)), tz)
     return {"client_id": str(uuid.UUID(int=rng.getrandbits(128))), "section": section, "team": team,

@@ -46,8 +46,15 @@ def _sqlite_pragmas(dbapi_connection, _record):
 
 @event.listens_for(Engine, "begin")
 def _sqlite_begin(conn):
-    if conn.dialect.name == "sqlite":
-        conn.exec_driver_sql("BEGIN" if sqlite_read_only.get() else "BEGIN IMMEDIATE")
+    if conn.dialect.name != "sqlite":
+        return
+    if sqlite_read_only.get():
+        # A deferred BEGIN neither waits nor fails (WAL): sent on the driver's connection, past SQLAlchemy's
+        # statement path (an execution context, the cursor events, a result), which costs every read
+        # request more than SQLite takes to run it.
+        conn.connection.driver_connection.execute("BEGIN")
+    else:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # may wait for another writer: errors as SQLAlchemy's
 
 
 def upsert_insert(table):

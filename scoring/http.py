@@ -6,12 +6,13 @@ from functools import wraps
 from pathlib import Path
 
 from flask import Flask, g, request, send_from_directory
+from flask.sessions import SessionInterface
 from flask_cors import CORS
 from werkzeug.routing import IntegerConverter
 
 from .api import problem_response
 from .extensions import db, sqlite_read_only
-from .month import MonthConverter, month_param_schema
+from .month import MailedConverter, MonthConverter, mailed_param_schema, month_param_schema
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one in a URL is simply not there
@@ -26,17 +27,33 @@ class IdConverter(IntegerConverter):
         super().__init__(url_map, fixed_digits, min, max, signed)
 
 
+class NoCookieSession(SessionInterface):
+    """Callers authenticate with a bearer token on every request and nothing reads or writes Flask's
+    cookie session, so none is opened (Flask's default builds a signing serializer and looks for the
+    cookie on every request, a few percent of a wall poll answered 304) and none is saved. Writing to
+    `flask.session` raises (Flask's NullSession)."""
+
+    def open_session(self, app, request):
+        return self.make_null_session(app)
+
+    def save_session(self, app, session, response):
+        return None
+
+
 def init_app(app: Flask, api=None) -> None:
     from flask_smorest.spec.plugins import integerconverter2paramschema
 
+    app.session_interface = NoCookieSession()
     # Closed unless CORS_ORIGINS lists the origin (a tablet web app served from elsewhere); flask-cors reads it.
     CORS(app, expose_headers=["ETag", "X-Total-Count", "Link"], methods=["GET", "POST", "PATCH", "DELETE", "OPTIONS"],
          allow_headers=["Authorization", "Content-Type", "If-None-Match"], max_age=600)
     app.url_map.converters["int"] = IdConverter
     app.url_map.converters["month"] = MonthConverter
+    app.url_map.converters["mailed"] = MailedConverter
     if api is not None:
         api.register_converter(IdConverter, integerconverter2paramschema)
         api.register_converter(MonthConverter, month_param_schema)
+        api.register_converter(MailedConverter, mailed_param_schema)
 
     @app.before_request
     def mark_read_only():

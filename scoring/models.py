@@ -7,7 +7,7 @@ from .entries.models import Entry, EntryPhoto, EntryVoid  # noqa: F401
 from .notices.models import Notice, NoticeCounter, NoticeStep, NoticeStepPhoto  # noqa: F401
 from .periods.models import Period, PeriodEvent, Snapshot  # noqa: F401
 from .photos.models import Photo, PhotoFile  # noqa: F401
-from .reports.models import Delivery, Recipient  # noqa: F401
+from .reports.models import Delivery, QuarterEdition, Recipient  # noqa: F401
 from .scheduler.models import Heartbeat, JobClaim  # noqa: F401
 from .standings.models import DailyStanding, SubjectTally  # noqa: F401
 from .vetoes.models import Veto, VetoRevocation  # noqa: F401

@@ -86,6 +86,22 @@ def month_param_schema(_converter) -> dict:  # the URL parameter in the OpenAPI 
     return {"type": "string", "pattern": rf"^{PATTERN}$"}
 
 
+QUARTER_PATTERN = r"\d{4}-Q[1-4]"
+
+
+class MailedConverter(BaseConverter):
+    """`<mailed:key>`: what is mailed — a month (a Month) or a quarter (`YYYY-Qn`, as text); else no match (404)."""
+
+    regex = rf"(?:{PATTERN}|{QUARTER_PATTERN})"
+
+    def to_python(self, value: str) -> str:
+        return Month(value) if re.fullmatch(PATTERN, value) else value
+
+
+def mailed_param_schema(_converter) -> dict:
+    return {"type": "string", "pattern": rf"^(?:{PATTERN}|{QUARTER_PATTERN})$"}
+
+
 class MonthField(ma.fields.String):
     """A period in a query or body: YYYY-MM as a Month; "current", YYYY and YYYY-Qn too where the contract allows."""
 
@@ -119,3 +135,8 @@ def span_months(key: str) -> list[Month]:
 def is_span(key: str) -> bool:
     """A year or a quarter (several months), as opposed to one month."""
     return len(key) == 4 or key[5:6] == "Q"
+
+
+def quarter_of(key: str) -> str:
+    """The quarter (`YYYY-Qn`) a month `YYYY-MM` is in."""
+    return f"{key[:4]}-Q{(int(key[5:7]) - 1) // 3 + 1}"

@@ -52,6 +52,17 @@ class Points(TypeDecorator):
             return Decimal(int(value)).scaleb(-2)  # exactly two places already
         return Decimal(value).quantize(CENT)
 
+    def result_processor(self, dialect, coltype):
+        # The same values as process_result_value, without TypeDecorator's wrapping and the dialect test
+        # per value: a board reads two Points per aggregate row, up to thousands of rows after each write.
+        if dialect.name != "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value):
+            return None if value is None else Decimal(int(value)).scaleb(-2)
+
+        return process
+
 
 class UTCDateTime(TypeDecorator):
     """An aware datetime, stored in UTC (SQLite keeps no offset), read back aware in UTC."""

@@ -28,7 +28,7 @@ from sqlalchemy.engine import Engine
 # statements a board actually runs). `competitions` counts for its other columns (name, rules).
 BOARD_TABLES = frozenset({
     "competitions", "criteria", "items", "sections", "teams", "entries", "subject_tallies", "vetoes",
-    "veto_revocations", "periods", "period_events", "snapshots",
+    "veto_revocations", "periods", "period_events", "snapshots", "month_revisions",
 })
 
 _WRITE = re.compile(r"^\s*(INSERT\s+INTO|UPDATE|DELETE\s+FROM)\s+\"?(\w+)\"?(.*)", re.IGNORECASE | re.DOTALL)

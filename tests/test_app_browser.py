@@ -519,6 +519,43 @@ def test_the_form_refuses_what_the_api_would_refuse_before_queueing(new_page, si
     assert count(page) == "1"
 
 
+def test_a_commendation_from_above_goes_without_criterion_and_its_warning_is_shown(new_page, site):
+    """A competition with a general bonus cap: the form offers 不限项目 for a bonus, and the server's warning
+    (3 posted, cap 2) reaches the supervisor at once."""
+    server, world = site
+    base = f"{server.url}/api/v1"
+    body = {"name": "上级表彰试点", "organizer": "市公路事业发展中心", "general_bonus_cap": 2,
+            "criteria": requests.get(f"{base}/competitions/{world.cid}", headers=world.headers(), timeout=30).json()[
+                "criteria"]}
+    competition = requests.post(f"{base}/competitions", json=body, headers=world.headers(), timeout=30)
+    assert competition.status_code == 201, competition.text
+    cid = competition.json()["id"]
+    section = requests.post(f"{base}/competitions/{cid}/sections", headers=world.headers(), timeout=30, json={
+        "code": "LJ-01", "name": "一标段", "start_km": 0, "end_km": 15, "contractor": "山东路桥集团"})
+    assert section.status_code == 201, section.text
+    user = requests.post(f"{base}/users", headers=world.headers(), timeout=30, json={
+        "username": "supg", "password": "password-supg", "role": "supervisor", "competition": cid,
+        "sections": ["LJ-01"]})
+    assert user.status_code == 201, user.text
+    PASSWORD["supg"] = "password-supg"
+    page = new_page()
+    login(page, "supg")
+    page.click("a[data-screen=post]")
+    page.select_option("[data-test=kind]", "bonus")
+    assert page.locator("[data-test=criterion] option[value='']").inner_text() == "不限项目（上级表彰等）"
+    client_id = post(page, section="LJ-01", kind="bonus", criterion="", item="", points="3", note="上级表彰")
+    open_outbox(page)
+    expect_states(page, [client_id], "sent")
+    expect(row(page, client_id)).to_contain_text("超过上限 2 分")
+    r = requests.get(f"{base}/competitions/{cid}/entries", headers=world.headers(), timeout=30)
+    (entry,) = r.json()
+    assert (entry["criterion"], entry["item"], entry["kind"], entry["points"]) == (None, None, "bonus", 3)
+    r = requests.get(f"{base}/competitions/{cid}/leaderboard?board=sections&period=current",
+                     headers=world.headers("admin"), timeout=30)
+    (lj01,) = r.json()["rows"]
+    assert (lj01["total"], lj01["bonus"]) == (102, 2)
+
+
 def test_my_postings_of_the_month_and_a_void_with_its_reason(new_page, site):
     page = new_page()
     login(page, "sup2")

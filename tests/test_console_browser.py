@@ -17,6 +17,7 @@ from playwright.sync_api import expect
 
 from scoring import create_app
 from scoring.clock import utcnow
+from scoring.competitions.models import Competition
 from scoring.extensions import db
 
 pytestmark = pytest.mark.browser
@@ -146,9 +147,15 @@ def test_the_office_runs_a_competition_from_nothing(open_app, office, months, tm
     page.fill("[data-test=i-safety-0-max]", "10")
     page.fill("[data-test=w-quality]", "25")
     page.fill("[data-test=i-quality-0-max]", "15")
+    page.fill("[data-test=c-general-cap]", "2.555")
+    expect(page.locator("[data-test=c-errors]")).to_contain_text("不限项目加分上限应为 0 或正数")
+    page.fill("[data-test=c-general-cap]", "2")  # 上级表彰 and the like: up to 2 points on top of the five
     expect(page.locator("[data-test=c-errors] li")).to_have_count(0)
     create.click()
     expect(page.locator("[data-competition] b")).to_have_text("当前")
+    with app.app_context():
+        assert str(db.session.query(Competition).order_by(Competition.id.desc()).first().general_bonus_cap) == "2.00"
+        db.session.remove()
 
     # three sections along the road, two teams
     for code, name, start, end in (("LJ-01", "一标段", "0", "40"), ("LJ-02", "二标段", "40", "80.5"),

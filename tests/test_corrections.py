@@ -60,6 +60,8 @@ def test_a_renamed_section_is_new_on_live_boards_exports_and_the_next_report_old
     closed = api.board(last)
     assert {row["code"]: row["name"] for row in closed["rows"]}["LJ-01"] == OLD
     assert closed["flag"] == {"period": last, "section": "LJ-01", "name": OLD}
+    listed = {p["key"]: p for p in api.get("/periods", "admin").get_json()}
+    assert listed[last]["flag"] == {"section": "LJ-01", "name": OLD}  # the month's list agrees with its board
     assert api.rows(months.year)["LJ-01"]["name"] == NEW  # the year board is live: today's names
 
     this_csv = csv_text(api, f"/exports/standings.csv?board=sections&period={months.this}")

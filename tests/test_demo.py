@@ -40,6 +40,8 @@ def test_demo_holds_the_articles_competition(app, runner, login, months):
         assert db.session.scalar(select(func.count()).where(Entry.status == "void")) >= 1
         assert db.session.scalar(select(func.count()).where(Entry.status == "late")) >= 1
         assert db.session.scalar(select(func.count()).where(Entry.kind == "bonus")) >= 3
+        assert competition.general_bonus_cap == 3
+        assert db.session.scalar(select(func.count()).where(Entry.kind == "bonus", Entry.criterion.is_(None))) == 1
         assert db.session.scalar(select(func.count()).select_from(Veto)) >= 1
         closed = db.session.scalars(select(Period).where(Period.status == "closed").order_by(Period.key)).all()
         # The office closes a month on the 3rd of the next: last month is still open on the 1st and 2nd.
@@ -47,6 +49,7 @@ def test_demo_holds_the_articles_competition(app, runner, login, months):
         assert [p.key for p in closed] == due and any(p.flag_section_id for p in closed)
     assert "contractor     lj03-shigong / " in result.output
     boards_show_ranks_movement_veto_and_flags(app, login)
+    the_first_month_was_corrected(app, login, months)
     notices_in_every_state(app, login)
     recent_findings_carry_photos(app, login)  # the demo's own entries, before the supervisor below adds one
     supervisor_posts_and_voids(app, login, months)
@@ -63,6 +66,30 @@ def boards_show_ranks_movement_veto_and_flags(app, login):
     vetoed = [r for r in rows if r["vetoed"]]
     assert vetoed and vetoed[0]["rank"] is None and vetoed[0]["total"] == 0 and "事故" in vetoed[0]["veto_reason"]
     assert sum(r["flags"] for r in rows) >= 1 and board["flag"] is not None
+
+
+def the_first_month_was_corrected(app, login, months):
+    """The first month went through close → a late entry → reopen (with its reason) → close again: edition 2, and
+    its 【更正】 report with the reason, queued for every recipient."""
+    from scoring.demo import LATE_FINDING, REOPEN_REASON
+
+    saved = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())
+    headers = signed_in(login, "jingsaiban", saved["passwords"]["jingsaiban"])
+    client, first = app.test_client(), months.ago(2)
+    periods = {p["key"]: p for p in client.get("/api/v1/competitions/1/periods", headers=headers).get_json()}
+    assert (periods[first]["status"], periods[first]["edition"]) == ("closed", 2)
+    assert periods[first]["late_entries"] == 1  # the tablet that stayed offline longer still waits
+    report = client.get(f"/api/v1/competitions/1/reports/{first}?format=text", headers=headers).get_data(as_text=True)
+    assert report.startswith("【更正】") and "（第2版）" in report.splitlines()[0]
+    assert REOPEN_REASON in report and "与上一版相比" in report
+    entries = client.get(f"/api/v1/competitions/1/entries?period={first}&per_page=500", headers=headers).get_json()
+    assert [e["status"] for e in entries if e["note"] == LATE_FINDING] == ["counted"]
+    deliveries = client.get(f"/api/v1/competitions/1/reports/{first}/deliveries", headers=headers).get_json()
+    corrections = [d for d in deliveries if d["edition"] == 2]
+    assert sorted(d["email"] for d in corrections) == ["jingsaiban@example.org", "lj03-pm@example.org"]
+    assert all(d["status"] == "queued" for d in corrections)
+    reopened = client.get("/api/v1/competitions/1/audit?action=period.reopened", headers=headers).get_json()
+    assert [(a["reason"], a["detail"]["late_entries_counted"]) for a in reopened] == [(REOPEN_REASON, 1)]
 
 
 def test_demo_if_empty_leaves_a_loaded_database_alone(app, runner, world):
@@ -94,7 +121,10 @@ def recent_findings_carry_photos(app, login):
     saved = json.loads(Path(app.config["DEMO_CREDENTIALS"]).read_text())
     headers = signed_in(login, "lishurong", saved["passwords"]["lishurong"])
     client = app.test_client()
-    entries = client.get("/api/v1/competitions/1/entries?per_page=500", headers=headers).get_json()
+    entries, page = [], 1
+    while page == 1 or len(entries) == 500 * (page - 1):  # every page: the season holds more than 500 entries
+        entries += client.get(f"/api/v1/competitions/1/entries?per_page=500&page={page}", headers=headers).get_json()
+        page += 1
     sections = {s["code"]: s for s in client.get("/api/v1/competitions/1/sections", headers=headers).get_json()}
     for e in entries:
         if e["chainage"]:

@@ -4,6 +4,7 @@ The rules used here are those of tests/conftest.py: quality 25 (Q1 15, Q2 10, bo
 (S1 15, S2 10, cap 3), schedule 20 (P1, cap 2), environment 15 (E1, cap 2), management 15 (M1, cap 2);
 tie_break safety, quality, schedule, environment, management.
 """
+from dataclasses import replace
 from decimal import Decimal as D  # noqa: N817 - figures read better short
 
 from scoring.standings.engine import (
@@ -15,6 +16,7 @@ from scoring.standings.engine import (
     Tally,
     flag_holder,
     movement,
+    overrun,
     score,
     standings,
     year_board,
@@ -84,6 +86,27 @@ def test_bonus_does_not_refill_a_floored_item():
     # Q2 goes to 0 (−12 on max 10); the bonus 3 is added to the criterion, not to the item's deficit.
     s = score(RULES, tally(("quality", "Q2", "deduction", 12), ("quality", None, "bonus", 3)))
     assert s.criteria["quality"] == D("18")  # 15 + 0 + 3
+
+
+def test_general_bonus_capped_on_top_of_the_five():
+    # 上级表彰 1 + 2 = 3, general cap 2: the total gets 2 on top of the criteria, the row's bonus includes it.
+    rules = replace(RULES, general_bonus_cap=D("2"))
+    s = score(rules, tally((None, None, "bonus", 1), (None, None, "bonus", 2), ("quality", None, "bonus", 1),
+                           ("safety", "S1", "deduction", 1)))
+    assert s.criteria == {**FULL, "quality": D("26"), "safety": D("24")}
+    assert s.general == D("2") and s.bonus == D("3") and s.total == D("102")
+    # without a cap a general bonus counts nothing (the API refuses it then)
+    assert score(RULES, tally((None, None, "bonus", 1))).total == D("100")
+    (row,) = standings(rules, SUBJECTS[:1], {"LJ-01": tally((None, None, "bonus", "0.5"))})
+    assert row.total == D("100.5") and row.bonus == D("0.5") and row.criteria == FULL and row.rank == 1
+
+
+def test_overrun_measures_an_entry_against_what_is_left():
+    assert not overrun("deduction", D("4"), D("6"), D("10"))  # exactly used up
+    assert overrun("deduction", D("4"), D("6.01"), D("10"))
+    assert overrun("deduction", D("12"), D("1"), D("10"))  # nothing left
+    assert not overrun("deduction", D("12"), D("0"), D("10"))  # an inspection that found nothing
+    assert overrun("bonus", D("1"), D("2"), D("2")) and not overrun("bonus", D("0"), D("2"), D("2"))
 
 
 # -- one board ----------------------------------------------------------------------------------------

@@ -34,7 +34,8 @@ MONTHS = {"2025-10": "2025-10-{:02d}T09:30:00+08:00", "2025-11": "2025-11-{:02d}
 SLOTS = [("quality", "Q1", "deduction"), ("quality", "Q2", "deduction"), ("safety", "S1", "deduction"),
          ("safety", "S2", "deduction"), ("schedule", "P1", "deduction"), ("environment", "E1", "deduction"),
          ("management", "M1", "deduction"), ("quality", None, "bonus"), ("safety", "S2", "bonus"),
-         ("schedule", None, "bonus")]
+         ("schedule", None, "bonus"), (None, None, "bonus")]  # the last: a general bonus (上级表彰)
+GENERAL_CAP = 5
 PROPERTY_SETTINGS = settings(max_examples=25, deadline=None, derandomize=True,
                              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -72,7 +73,7 @@ vetoes = st.lists(st.tuples(st.sampled_from(SECTIONS), st.sampled_from(tuple(MON
 
 
 def new_competition():
-    competition = create_competition(CompetitionIn().load(competition_body()))
+    competition = create_competition(CompetitionIn().load(competition_body(general_bonus_cap=GENERAL_CAP)))
     for i, code in enumerate(SECTIONS):
         create_section(competition, {"code": code, "name": f"{code} 标段", "start_km": 10 * i,
                                      "end_km": 10 * i + 10, "contractor": "山东路桥集团"})
@@ -87,15 +88,38 @@ def admin() -> User:
 
 
 def post_all(competition, stream: list[Posting], batch: int) -> list[int]:
-    """Post in batches of `batch`; returns the entry ids in stream order."""
-    user, ids = admin(), []
+    """Post in batches of `batch`; returns the entry ids in stream order. Every posting is warned exactly
+    when `expected_warnings` says so, whatever the batches."""
+    user, ids, warned = admin(), [], []
     for start in range(0, len(stream), batch):
         outcomes = post_entries(competition, user, [p.payload() for p in stream[start:start + batch]],
                                 EntryIn().load)
         db.session.commit()
         assert [o.status for o in outcomes] == ["created"] * len(outcomes), [o.errors for o in outcomes]
         ids += [o.entry_id for o in outcomes]
+        warned += [bool(o.warnings) for o in outcomes]
+    assert warned == expected_warnings(competition, stream)
     return ids
+
+
+def expected_warnings(competition, stream: list[Posting]) -> list[bool]:
+    """Whether each posting, in order, takes its section's month past a limit: a deduction past its item's
+    maximum, a bonus past its criterion's cap (over all its items) or the general cap."""
+    rules = rules_of(competition)
+    item_max = {i.code: i.max_points for c in rules.criteria for i in c.items}
+    caps = {c.code: c.bonus_cap for c in rules.criteria}
+    sums: dict[tuple, Decimal] = {}
+    result = []
+    for p in stream:
+        criterion, item, kind = p.slot
+        if kind == "deduction":
+            key, limit = (p.section, p.month, kind, item), item_max[item]
+        else:
+            key, limit = (p.section, p.month, kind, criterion), caps.get(criterion, rules.general_bonus_cap)
+        before = sums.get(key, Decimal(0))
+        result.append(engine.overrun(kind, before, p.points, limit))
+        sums[key] = before + p.points
+    return result
 
 
 def void_all(entry_ids) -> None:

@@ -195,6 +195,42 @@ def test_a_veto_racing_a_close_is_in_the_snapshot_or_refused(app, world, server,
     race_rounds(app, months, "veto vs close", play)
 
 
+def test_two_identical_vetoes_at_once_make_one_veto_and_a_409(app, world, server, months, api):
+    """Both requests pass the duplicate check side by side (each holds the month shared); the partial unique
+    index lets one of them in, the other answers the check's 409. A revoke leaves room for the next round."""
+    office, other_office = Person(server, api, "admin"), Person(server, api, "admin")
+    month = months.last
+    office.entry(month, section="LJ-02", team="TJD-2", points=1)
+    outcomes = Counter()
+    for round_ in range(ROUNDS):
+        team = "TJD-2" if round_ % 2 else None  # a section's veto and a team's
+        body = {"section": "LJ-02", "team": team, "period": month, "reason": f"事故 {round_}"}
+        answers = at_once(lambda body=body: office.post(world.url("/vetoes"), body),
+                          lambda body=body: other_office.post(world.url("/vetoes"), body))
+        assert sorted(a.status_code for a in answers) == [201, 409], [a.text[:300] for a in answers]
+        assert "already vetoed" in next(a for a in answers if a.status_code == 409).json()["detail"]
+        active = [v for v in office.get(world.url(f"/vetoes?period={month}&per_page=500")) if not v["revoked"]]
+        assert len(active) == 1, active
+        winner = next(a for a in answers if a.status_code == 201).json()
+        assert office.post(f"{world.url('/vetoes')}/{winner['id']}/revoke", {"reason": "复核"}).status_code == 200
+        outcomes["one veto"] += 1
+    assert len(office.get(world.url("/audit?action=veto.created&per_page=500"))) == ROUNDS
+    print(f"veto vs veto, {ROUNDS} rounds: {dict(outcomes)}")
+
+
+def test_two_identical_recipients_at_once_make_one_recipient_and_a_409(app, world, server, months, api):
+    office, other_office = Person(server, api, "admin"), Person(server, api, "admin")
+    for round_ in range(ROUNDS):
+        address = f"race{round_}@example.org"
+        first, second = ({"email": email, "name": name, "scope": "all"}
+                         for email, name in ((address, "甲"), (address.upper(), "乙")))
+        answers = at_once(lambda first=first: office.post(world.url("/recipients"), first),
+                          lambda second=second: other_office.post(world.url("/recipients"), second))
+        assert sorted(a.status_code for a in answers) == [201, 409], [a.text[:300] for a in answers]
+    listed = office.get(world.url("/recipients?per_page=500"))
+    assert sorted(r["email"].lower() for r in listed) == sorted(f"race{n}@example.org" for n in range(ROUNDS))
+
+
 # -- chunked bodies --------------------------------------------------------------------------------
 
 def chunks(body: bytes):

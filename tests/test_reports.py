@@ -138,7 +138,7 @@ def test_a_quarters_report_on_demand_counts_its_closed_months(client, world, api
     api.close("2025-11")
     api.post(section="LJ-03", points=7, who="sup2", note="十二月尚未结账")
     text = api.get("/reports/2025-Q4?format=text", "viewer").get_data(as_text=True)
-    assert text.startswith("市大外环五比五赛 2025年第4季度 季度考核通报")
+    assert text.startswith("市大外环五比五赛 2025年第四季度考核通报")
     assert "考核季度：2025-Q4（计入已结账的 2 个月：2025-10、2025-11）" in text
     assert "十一月扬尘" in text and "十二月尚未结账" not in text  # the running month is not official yet
     assert "LJ-01 一标段  总分 99" in text and "LJ-02 二标段  总分 96" in text

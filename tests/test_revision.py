@@ -58,7 +58,8 @@ OTHER_ROUTES = {
     ("POST", "/api/v1/users/<int:user_id>/tokens/revoke"): "tokens",
     ("POST", "/api/v1/competitions/<int:cid>/recipients"): "mail recipients",
     ("DELETE", "/api/v1/competitions/<int:cid>/recipients/<int:rid>"): "mail recipients",
-    ("POST", "/api/v1/competitions/<int:cid>/reports/<month:period>/send"): "mail deliveries",
+    ("POST", "/api/v1/competitions/<int:cid>/reports/<mailed:period>/send"):
+        "mail deliveries (a month's, or a quarter's: its edition row is no board's)",
     ("POST", "/api/v1/competitions/<int:cid>/reports/<month:period>/approve"):
         "mail deliveries (bumps the revision anyway: it writes the month's history)",
     ("POST", "/api/v1/notices/<int:notice_id>/responses"): "an answered notice is still open on the wall",

@@ -121,8 +121,9 @@ def test_a_competition_closed_by_hand_is_never_auto_closed(client, world, app, a
     assert api.board("2025-10")["status"] == "open"
     (change,) = api.audit("?action=competition.updated")
     assert change["detail"] == {
-        "before": {"auto_close": {"day": 3, "time": "00:30"}, "report_approval": False, "archived": False},
-        "after": {"auto_close": None, "report_approval": False, "archived": False}}
+        "before": {"auto_close": {"day": 3, "time": "00:30"}, "report_approval": False, "quarter_reports": False,
+                   "archived": False},
+        "after": {"auto_close": None, "report_approval": False, "quarter_reports": False, "archived": False}}
 
 
 @NOVEMBER

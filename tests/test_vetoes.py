@@ -98,3 +98,39 @@ def test_a_veto_of_another_competition_is_not_found_here(client, world, api):
                     headers=world.headers())
     api.problem(r, 404)
     assert api.get("/vetoes").get_json()[0]["revoked"] is False
+
+
+def test_the_database_refuses_a_second_active_veto_or_recipient_itself(app, api, months):
+    """The check in operations answers 409; behind it, partial unique indexes refuse what a request racing past
+    the check would store (tests/test_races_live.py races two real clients). A revoked veto or a removed
+    recipient leaves room for a new one."""
+    from sqlalchemy import select
+    from sqlalchemy.exc import IntegrityError
+
+    from scoring.extensions import db
+    from scoring.reports.models import Recipient
+    from scoring.vetoes.models import Veto
+
+    api.post(points=1)
+    section_veto = api.veto("LJ-01")
+    team_veto = api.veto("LJ-01", team="TJD-1")  # a team's veto is another subject
+    api.veto("LJ-01", status=409)
+    api.veto("LJ-01", team="TJD-1", status=409)
+    api.answer(api.client.post(api.world.url("/recipients"), json={"email": "boss@example.org", "name": "甲"},
+                               headers=api.world.headers()), 201)
+    with app.app_context():
+        for veto_id in (section_veto["id"], team_veto["id"]):
+            twin = db.session.get(Veto, veto_id)
+            db.session.add(Veto(competition_id=twin.competition_id, section_id=twin.section_id, team_id=twin.team_id,
+                                period=twin.period, reason="重复", created_by_id=twin.created_by_id))
+            with pytest.raises(IntegrityError):
+                db.session.flush()
+            db.session.rollback()
+        original = db.session.scalar(select(Recipient))
+        db.session.add(Recipient(competition_id=original.competition_id, email="BOSS@example.org", name="乙"))
+        with pytest.raises(IntegrityError):
+            db.session.flush()
+        db.session.rollback()
+        db.session.remove()
+    api.revoke(section_veto["id"])
+    assert api.veto("LJ-01")["id"] != section_veto["id"]  # after a revoke: room again

@@ -75,7 +75,7 @@ def user_for_token(token: str | None, along: Along | None = None, key=None) -> P
     params = {"token_hash": hash_token(token)}
     if along is not None:
         params["along"] = key
-    row = _read_first(_PRINCIPAL if along is None else along.statement, params)
+    row = _lookup(_PRINCIPAL if along is None else along.statement, params)
     if row is None or (row.expires_at is not None and row.expires_at <= utcnow()):
         return None
     if along is not None:
@@ -98,6 +98,23 @@ def _read_first(statement, params):
     finally:
         sqlite_read_only.reset(mark)
         session.rollback()  # nothing was written; the connection goes back to the pool
+
+
+# A read checks its token on a connection of its own, not in the session's transaction: a wall poll
+# answered 304 or a board read from the cache has no other query, and then no session is ever made or
+# torn down. On PostgreSQL that connection is in autocommit: one round trip, where a transaction takes
+# three (BEGIN, the query, ROLLBACK). A revoked token still fails on the very next request, and whatever
+# else a read queries (a board computed afresh) it reads after the token, in the session, so never older
+# than the revision read along (SQLite's reads keep their deferred BEGIN, extensions.py: its driver's
+# autocommit would undo that recipe, and it has no round trip to save). A write checks its token inside
+# its own transaction, or on SQLite just before it (`_read_first`).
+def _lookup(statement, params: dict):
+    if request.method not in ("GET", "HEAD"):
+        return _read_first(statement, params)
+    with db.engine.connect() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execution_options(isolation_level="AUTOCOMMIT")
+        return conn.execute(statement, params).first()
 
 
 def bearer_token() -> str | None:

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from decimal import Decimal
 
-from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, true
+from sqlalchemy import ForeignKey, Numeric, String, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from ..clock import utcnow
@@ -30,10 +30,14 @@ class Competition(db.Model):
     auto_close_time: Mapped[str | None] = mapped_column(String(5))
     # True: a closed month's report is a draft until an admin approves it; only then is it mailed.
     report_approval: Mapped[bool] = mapped_column(default=False)
+    # True: when a quarter's months are all closed (and approved), its 季度考核通报 is mailed to every recipient.
+    quarter_reports: Mapped[bool] = mapped_column(default=False, server_default=false())
     # Archived (a finished season, a sandbox): read-only, out of the list, nothing deleted.
     archived_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Points deducted, once, for each rectification notice not closed by its deadline (0: none).
     overdue_penalty: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"), server_default="0")
+    # The most that bonuses tied to no criterion (上级表彰 …) add on top of the five (0: such bonuses are refused).
+    general_bonus_cap: Mapped[Decimal] = mapped_column(Points, default=Decimal("0.00"), server_default="0")
 
     criteria: Mapped[list[Criterion]] = relationship(
         back_populates="competition", order_by="Criterion.position"

@@ -40,7 +40,9 @@ def create_competition(data: dict) -> Competition:
         auto_close_day=auto_close["day"] if auto_close else None,
         auto_close_time=auto_close["time"] if auto_close else None,
         report_approval=data.get("report_approval", False),
+        quarter_reports=data.get("quarter_reports", False),
         overdue_penalty=data["overdue_penalty"],
+        general_bonus_cap=data["general_bonus_cap"],
     )
     db.session.add(competition)
     db.session.flush()
@@ -68,11 +70,12 @@ def check_writable(competition: Competition) -> None:
 
 
 def set_close_policy(competition: Competition, data: dict, reason: str | None = None) -> Competition:
-    """PATCH the close policy: `auto_close` ({day, time} or None: by hand) and `report_approval`; and
+    """PATCH the close policy: `auto_close` ({day, time} or None: by hand), `report_approval` and
+    `quarter_reports` (from the next month published on: a quarter already complete is not mailed for it); and
     `archived` (read-only, out of the list; nothing deleted). Audited with the values before and after;
     takes effect at the scheduler's next round."""
     before = {"auto_close": competition.auto_close, "report_approval": competition.report_approval,
-              "archived": competition.archived}
+              "quarter_reports": competition.quarter_reports, "archived": competition.archived}
     if "archived" in data and data["archived"] != competition.archived:
         competition.archived_at = utcnow() if data["archived"] else None
     if "auto_close" in data:
@@ -81,8 +84,10 @@ def set_close_policy(competition: Competition, data: dict, reason: str | None = 
         competition.auto_close_time = auto_close["time"] if auto_close else None
     if "report_approval" in data:
         competition.report_approval = data["report_approval"]
+    if "quarter_reports" in data:
+        competition.quarter_reports = data["quarter_reports"]
     after = {"auto_close": competition.auto_close, "report_approval": competition.report_approval,
-             "archived": competition.archived}
+             "quarter_reports": competition.quarter_reports, "archived": competition.archived}
     if after != before:
         db.session.flush()
         bump_revision(competition.id)  # the guard treats every change of the competition's row as a board change

@@ -110,9 +110,9 @@ def list_teams(args, cid):
 @blp.response(200, CompetitionDetail)
 def patch_competition(data, cid):
     """Correct the competition's `name` or `organizer`; change its close policy (`auto_close`: `{"day",
-    "time"}`, or null: closed by hand; `report_approval`). Its scoring rules never change (422)."""
+    "time"}`, or null: closed by hand; `report_approval`; `quarter_reports`). Its scoring rules never change (422)."""
     reason = data.pop("reason", None)
-    policy = {k: data.pop(k) for k in ("auto_close", "report_approval", "archived") if k in data}
+    policy = {k: data.pop(k) for k in ("auto_close", "report_approval", "quarter_reports", "archived") if k in data}
     competition = update_competition(get_competition(cid), data, reason)
     return set_close_policy(competition, policy, reason) if policy else competition
 

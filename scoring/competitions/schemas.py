@@ -60,11 +60,19 @@ def _report_approval():
         "description": "true: a closed month's report is a draft until an admin approves it; only then mailed."})
 
 
+def _quarter_reports():
+    return ma.fields.Boolean(metadata={
+        "description": "true: when every month of a quarter is closed (and approved, with report_approval), the "
+                       "quarter's report (季度考核通报) is mailed to every recipient once; a month of it closed "
+                       "again later mails a 【更正】 of it. Default false: the quarter's report on demand only."})
+
+
 class ClosePolicyIn(Strict):
     """The close policy (CONTRACT.md §3 Periods); on creation, left out: the service's default."""
 
     auto_close = _auto_close()
     report_approval = _report_approval()
+    quarter_reports = _quarter_reports()
 
 
 class CompetitionIn(ClosePolicyIn):
@@ -77,6 +85,9 @@ class CompetitionIn(ClosePolicyIn):
     )
     overdue_penalty = PointsField(load_default=Decimal("0.00"), metadata={
         "description": "Points deducted once for each rectification notice not closed by its deadline (§7)."})
+    general_bonus_cap = PointsField(load_default=Decimal("0.00"), metadata={
+        "description": "The most that bonuses tied to no criterion (上级表彰 …) add on top of the five criteria "
+                       "(0, the default: a bonus must name its criterion)."})
 
     @validates_schema
     def five_criteria(self, data, **_):
@@ -117,9 +128,11 @@ class CompetitionOut(ma.Schema):
     timezone = ma.fields.String()
     tie_break = ma.fields.List(ma.fields.String())
     overdue_penalty = PointsField()
+    general_bonus_cap = PointsField()
     created_at = ma.fields.DateTime()
     auto_close = ma.fields.Dict(allow_none=True)
     report_approval = ma.fields.Boolean()
+    quarter_reports = ma.fields.Boolean()
     archived = ma.fields.Boolean()
 
 
@@ -214,6 +227,7 @@ class CompetitionPatch(Patch):
     organizer = Name(200)
     auto_close = _auto_close()
     report_approval = _report_approval()
+    quarter_reports = _quarter_reports()
     archived = ma.fields.Boolean(metadata={
         "description": "true: read-only (no entries, closes, vetoes, mail or auto-close) and out of "
                        "GET /competitions unless ?archived=true; nothing is deleted. false brings it back."})

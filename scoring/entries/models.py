@@ -34,7 +34,8 @@ class Entry(db.Model):
     client_id: Mapped[str] = mapped_column(String(64))
     section_id: Mapped[int] = mapped_column(ForeignKey("sections.id"), index=True)
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
-    criterion: Mapped[str] = mapped_column(String(20))
+    # None: a general bonus (上级表彰 …), tied to no criterion; counted up to the competition's general_bonus_cap.
+    criterion: Mapped[str | None] = mapped_column(String(20))
     item: Mapped[str | None] = mapped_column(String(20))
     kind: Mapped[str] = mapped_column(String(10))
     points: Mapped[Decimal] = mapped_column(Points)

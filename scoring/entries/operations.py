@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 from functools import cache
+from decimal import Decimal
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ from ..notices.operations import cancel_notice, open_notices
 from ..periods.operations import lock_month, lock_months
 from ..photos.models import Photo
 from ..standings import tallies
+from ..standings.engine import GENERAL, overrun, tally_key
 from .models import Entry, EntryPhoto, EntryVoid
 
 # A tablet's clock may run a little fast; anything further ahead is a typo.
@@ -45,6 +47,7 @@ class Outcome:
     errors: dict | None = None
     entry_status: str | None = None  # the stored entry's: counted | late | void
     row: dict | None = None  # a created entry's values as stored, to answer with (see `as_posted`)
+    warnings: list[str] | None = None  # a created entry past its item's maximum or its bonus cap (`_warnings`)
 
 
 def period_of(observed_at, timezone: str) -> str:
@@ -74,6 +77,16 @@ _SECTIONS = select(Section.id, Section.code, Section.start_km, Section.end_km).w
     Section.competition_id == bindparam("cid"), Section.code.in_(bindparam("codes", expanding=True)))
 _TEAMS = select(Team.id, Team.code, Team.section_id, Team.active).where(
     Team.competition_id == bindparam("cid"), Team.code.in_(bindparam("codes", expanding=True)))
+
+
+@cached(LRUCache(maxsize=256), key=lambda competition: (competition.id, competition.created_at))
+def _limits(competition: Competition) -> tuple[dict[str, Decimal], dict[str, Decimal], dict[str, str]]:
+    """Item code -> max_points, criterion code -> bonus_cap (GENERAL -> general_bonus_cap), criterion code ->
+    name: what a warning measures an entry against (fixed once the competition exists, read once)."""
+    caps = {c.code: c.bonus_cap for c in competition.criteria}
+    caps[GENERAL] = competition.general_bonus_cap
+    return ({i.code: i.max_points for c in competition.criteria for i in c.items}, caps,
+            {c.code: c.name for c in competition.criteria})
 
 
 class _Rulebook:
@@ -122,7 +135,10 @@ class _Rulebook:
             elif not team.active:
                 errors["team"] = [f"突击队 {team.code} 已解散，不再接受新的记分。"
                                   f"Team {team.code} is disbanded and takes no new entries."]
-        if data["item"] is not None:
+        if data["criterion"] is None and data["kind"] == "bonus" and not self.competition.general_bonus_cap:
+            errors["criterion"] = ["本竞赛未设通用加分上限，加分必须注明所属考核项目。"
+                                   "A bonus must name its criterion: this competition has no general_bonus_cap."]
+        elif data["item"] is not None:
             criterion = self.item_criterion.get(data["item"])
             if criterion is None:
                 errors["item"] = [f"Unknown item {data['item']}."]
@@ -252,14 +268,71 @@ def post_entries(competition: Competition, user: User, payloads: list, load) -> 
             outcomes[i] = Outcome(cid, "duplicate" if _same_content(row, entry) else "conflict", entry.id,
                                   entry_status=entry.status)
 
-    new_rows = [rows[c] for c in created]
+    new_rows = [row for cid, row in rows.items() if cid in created]  # in the order posted
     _link_photos(new_rows, created)
     if new_rows:
-        tallies.apply_deltas(competition.id, tallies.deltas_for(r for r in new_rows if r["status"] == "counted"))
+        deltas = tallies.deltas_for(r for r in new_rows if r["status"] == "counted")
+        warned = _warnings(book, new_rows, deltas, tallies.apply_deltas(competition.id, deltas))
+        for outcome in outcomes:
+            if outcome.status == "created" and outcome.client_id in warned:
+                outcome.warnings = warned[outcome.client_id]
         bump_revision(competition.id)
         _audit_posted(competition.id, user, new_rows, created, book)
         open_notices(competition.id, user, [r for r in new_rows if r["rectify_by"] is not None], created)
     return outcomes
+
+
+def _warnings(book: _Rulebook, rows: list[dict], deltas: dict[tuple, list],
+              after: dict[tuple, tuple[Decimal, Decimal]]) -> dict[str, list[str]]:
+    """client_id -> warnings (CONTRACT.md §3 Entries) of the entries just stored, in the order posted: a
+    deduction past what its item had left in the month, a bonus past its criterion's cap or the general cap.
+
+    Measured on the section's sums (a team's are a part of its section's, so a team past a limit is its
+    section past it too), from the tallies the write just updated (`after`, RETURNING) less what this
+    batch added (`deltas`), then entry by entry. A criterion's bonus cap holds over all its items' tallies:
+    read once, and only when a counted criterion bonus was posted. A late entry (its month closed, not
+    counted) is measured on its own points."""
+    item_max, caps, names = _limits(book.competition)
+    bonus_keys = {(r["period"], "sections", r["section_id"], r["criterion"]) for r in rows
+                  if r["status"] == "counted" and r["kind"] == "bonus" and r["criterion"] is not None}
+    criterion_sums = tallies.criterion_bonuses(book.competition.id, bonus_keys)
+    running: dict[tuple, Decimal] = {}
+    for key, (deducted, added, _) in deltas.items():
+        if key[1] != "sections":
+            continue
+        stood = after.get(key, (Decimal(0), Decimal(0)))
+        running[("deduction", *key)] = stood[0] - deducted
+        if key[3] == GENERAL:
+            running[("bonus", *key)] = stood[1] - added
+        else:
+            ckey = ("bonus", *key[:4])
+            running[ckey] = running.get(ckey, criterion_sums.get(key[:4], Decimal(0))) - added
+    result: dict[str, list[str]] = {}
+    for r in rows:
+        criterion, item = tally_key(r["criterion"], r["item"])
+        subject = (r["period"], "sections", r["section_id"])
+        if r["kind"] == "deduction":
+            key, limit = ("deduction", *subject, criterion, item), item_max.get(item, Decimal(0))
+        elif criterion == GENERAL:
+            key, limit = ("bonus", *subject, criterion, item), caps[GENERAL]
+        else:
+            key, limit = ("bonus", *subject, criterion), caps.get(criterion, Decimal(0))
+        before = running.get(key, Decimal(0)) if r["status"] == "counted" else Decimal(0)
+        if overrun(r["kind"], before, r["points"], limit):
+            result[r["client_id"]] = [_warning(r, criterion, item, before + r["points"], limit, names)]
+        if r["status"] == "counted":
+            running[key] = before + r["points"]
+    return result
+
+
+def _warning(row: dict, criterion: str, item: str, summed: Decimal, limit: Decimal, names: dict[str, str]) -> str:
+    where = f"标段 {row['section_code']} {row['period']} "
+    shown = f"{summed.normalize():f}", f"{limit.normalize():f}"
+    if row["kind"] == "deduction":
+        return (f"{where}细则 {item}（满分 {shown[1]} 分）已累计扣 {shown[0]} 分，超出该细则剩余分值："
+                f"记录已保存，该细则按 0 分计，多扣的分不计。")
+    what = "通用加分（上级表彰等）" if criterion == GENERAL else f"「{names.get(criterion, criterion)}」加分"
+    return f"{where}{what}已累计 {shown[0]} 分，超过上限 {shown[1]} 分：记录已保存，只计 {shown[1]} 分。"
 
 
 def _answer_stored_resends(book: _Rulebook, user: User, refused: list[tuple[int, dict]],
@@ -324,6 +397,7 @@ def as_posted(outcome: Outcome, user: User, competition: Competition) -> SimpleN
     """An entry just created, as EntryOut shows it, from the values in hand: nothing is read back."""
     row = outcome.row
     return SimpleNamespace(
+        **({"warnings": outcome.warnings} if outcome.warnings else {}),
         **{k: v for k, v in row.items() if k not in _NOT_COLUMNS}, id=outcome.entry_id, photo_ids=row["photos"],
         section=SimpleNamespace(code=row["section_code"]),
         team=SimpleNamespace(code=row["team_code"]) if row["team_code"] else None,
@@ -405,4 +479,7 @@ def correct_entry(entry_id: int, user: User, reason: str, payload, load) -> tupl
     record("entry.corrected", competition_id=entry.competition_id, target=f"entry:{entry.id}", reason=reason,
            detail={"corrected_by": outcome.entry_id, "section": entry.section.code, "period": entry.period,
                    "supervisor": entry.supervisor.username})
-    return db.session.get(Entry, outcome.entry_id, populate_existing=True), True
+    stored = db.session.get(Entry, outcome.entry_id, populate_existing=True)
+    if outcome.warnings:  # for this answer only (EntryOut shows it when there): not a column
+        stored.warnings = outcome.warnings
+    return stored, True

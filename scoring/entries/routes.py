@@ -42,7 +42,7 @@ def post_entry(cid):
         return jsonify({"results": [
             {"client_id": o.client_id, "status": "invalid" if o.status == "forbidden" else o.status,
              **({"id": o.entry_id, "entry_status": o.entry_status} if o.entry_id else {}),
-             **({"errors": o.errors} if o.errors else {})}
+             **({"errors": o.errors} if o.errors else {}), **({"warnings": o.warnings} if o.warnings else {})}
             for o in outcomes
         ]})
     (outcome,) = post_entries(competition, g.user, [body], _entry.load)

@@ -39,7 +39,9 @@ class EntryIn(Strict):
     section = ma.fields.String(required=True, validate=[ma.validate.Length(min=1, max=40), OneLine()])
     team = ma.fields.String(load_default=None, allow_none=True,
                             validate=[ma.validate.Length(min=1, max=40), OneLine()])
-    criterion = ma.fields.String(required=True, validate=ma.validate.OneOf(CRITERIA))
+    criterion = ma.fields.String(load_default=None, allow_none=True, validate=ma.validate.OneOf(CRITERIA), metadata={
+        "description": "Required for a deduction. A bonus may leave it out (null) when the competition has a "
+                       "general_bonus_cap: a general bonus (上级表彰 …), counted on top of the five criteria."})
     item = ma.fields.String(load_default=None, allow_none=True,
                             validate=[ma.validate.Length(min=1, max=20), OneLine()])
     kind = ma.fields.String(required=True, validate=ma.validate.OneOf(KINDS))
@@ -61,8 +63,13 @@ class EntryIn(Strict):
 
     @validates_schema
     def item_for_deduction(self, data, **_):
+        if data["kind"] == "deduction" and not data.get("criterion"):
+            raise ma.ValidationError("扣分必须注明考核项目。Required for a deduction.", "criterion")
         if data["kind"] == "deduction" and not data.get("item"):
-            raise ma.ValidationError("Required for a deduction.", "item")
+            raise ma.ValidationError("扣分必须注明考核细则。Required for a deduction.", "item")
+        if data.get("item") and not data.get("criterion"):
+            raise ma.ValidationError("注明细则时也要注明它所属的考核项目。Name the item's criterion too.",
+                                     "criterion")
 
     @validates_schema
     def photos_once(self, data, **_):
@@ -76,12 +83,18 @@ class EntryBatchIn(Strict):
                              validate=ma.validate.Length(min=1, max=MAX_BATCH))
 
 
+WARNINGS_DOC = ("Only on the answer to a posting that stored this entry now, and only when there is one: in "
+                "Chinese, a deduction beyond what its item had left this month, or a bonus beyond its cap "
+                "(the criterion's, or general_bonus_cap). The entry is stored as posted; the score stops "
+                "the item at 0 and the bonus at its cap.")
+
+
 class EntryOut(ma.Schema):
     id = ma.fields.Integer()
     client_id = ma.fields.String()
     section = ma.fields.Function(lambda e: e.section.code)
     team = ma.fields.Function(lambda e: e.team.code if e.team else None)
-    criterion = ma.fields.String()
+    criterion = ma.fields.String(allow_none=True, metadata={"description": "null: a general bonus."})
     item = ma.fields.String(allow_none=True)
     kind = ma.fields.String()
     points = PointsField()
@@ -105,6 +118,7 @@ class EntryOut(ma.Schema):
                                       metadata={"description": "The entry that replaces this one."})
     corrector = ma.fields.Function(lambda e: e.corrector.username if e.corrector else None, metadata={
         "description": "Who stored this replacement (`supervisor` stays the one who posted the original)."})
+    warnings = ma.fields.List(ma.fields.String(), metadata={"description": WARNINGS_DOC})
 
 
 class BatchResultOut(ma.Schema):
@@ -114,6 +128,7 @@ class BatchResultOut(ma.Schema):
     entry_status = ma.fields.String(metadata={"description": "The stored entry's status: counted, late (its month "
                                               "was already closed) or void."})
     errors = ma.fields.Dict()
+    warnings = ma.fields.List(ma.fields.String(), metadata={"description": WARNINGS_DOC})
 
 
 class BatchOut(ma.Schema):

@@ -4,7 +4,10 @@ These change data; the caller commits.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from decimal import Decimal
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import bindparam, func, select, update
 
@@ -17,7 +20,7 @@ from ..entries.models import Entry
 from ..errors import Problem
 from ..extensions import db, upsert_insert
 from ..month import Month
-from ..reports.operations import queue_reports
+from ..reports.operations import publish_quarter, queue_reports
 from ..standings import tallies
 from ..standings.engine import award_flag
 from ..standings.operations import board_rows, rows_json
@@ -112,9 +115,12 @@ def close_period(competition: Competition, key: str, actor=None, reason: str | N
 def publish_edition(competition: Competition, key: str, edition: int) -> int:
     """An edition's report goes out: queued for every recipient once (and, for later editions, the
     earlier editions' unsent deliveries are withdrawn). Called in the transaction of the close, or of
-    the approval when the competition asks for one; the groups hear of it with the mail."""
+    the approval when the competition asks for one; the groups hear of it with the mail. When it completes
+    its quarter (or corrects a quarter already mailed) and the competition mails quarter reports, the
+    quarter's report is queued too (`publish_quarter`)."""
     queued = queue_reports(competition, key, edition)
     channels.month_closed(competition, key, edition)
+    publish_quarter(competition, key)
     return queued
 
 
@@ -198,3 +204,44 @@ def editions(competition_id: int) -> dict[str, int]:
     return dict(db.session.execute(
         select(Period.key, func.count()).join(PeriodEvent, PeriodEvent.period_id == Period.id)
         .where(Period.competition_id == competition_id, PeriodEvent.action == "close").group_by(Period.key)).all())
+
+
+@dataclass(frozen=True)
+class PeriodView:
+    """A month as `GET …/periods` shows it."""
+
+    key: str
+    status: str
+    closed_at: datetime | None
+    closed_at_local: str | None
+    flag: dict | None
+    edition: int
+    late_entries: int
+
+
+def period_views(competition: Competition, periods: list[Period]) -> list[PeriodView]:
+    """The months with their editions and late entries (two queries for the whole page), and the flag's
+    holder named as the close's snapshot named it: a section renamed since keeps the name of its time."""
+    zone = ZoneInfo(competition.timezone)
+    counted, late = editions(competition.id), late_counts(competition.id)
+    flagged = [p.id for p in periods if p.flag_section_id is not None]
+    names: dict[int, dict[str, str]] = {}
+    if flagged:
+        latest_close = (select(func.max(PeriodEvent.id)).where(PeriodEvent.period_id.in_(flagged),
+                                                               PeriodEvent.action == "close")
+                        .group_by(PeriodEvent.period_id))
+        for period_id, rows in db.session.execute(
+                select(Snapshot.period_id, Snapshot.rows).where(Snapshot.event_id.in_(latest_close),
+                                                                Snapshot.board == "sections")):
+            names[period_id] = {row["code"]: row["name"] for row in rows}
+
+    def flag(period: Period) -> dict | None:
+        if period.flag_section is None:
+            return None
+        code = period.flag_section.code
+        return {"section": code, "name": names.get(period.id, {}).get(code, period.flag_section.name)}
+
+    return [PeriodView(key=p.key, status=p.status, closed_at=p.closed_at,
+                       closed_at_local=p.closed_at.astimezone(zone).isoformat() if p.closed_at else None,
+                       flag=flag(p), edition=counted.get(p.key, 0), late_entries=late.get(p.key, 0))
+            for p in periods]

@@ -6,7 +6,7 @@ from ..auth.access import READERS, roles
 from ..competitions.operations import get_competition
 from ..fields import ReasonIn
 from .models import Period
-from .operations import close_period, reopen_period
+from .operations import close_period, period_views, reopen_period
 from .schemas import CloseIn, PeriodOut
 
 blp = Blueprint("periods", __name__, url_prefix="/api/v1/competitions/<int:cid>/periods",
@@ -18,8 +18,9 @@ blp = Blueprint("periods", __name__, url_prefix="/api/v1/competitions/<int:cid>/
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, PeriodOut(many=True))
 def list_periods(args, cid):
-    get_competition(cid)
-    return paginate(select(Period).where(Period.competition_id == cid).order_by(Period.key), args)
+    competition = get_competition(cid)
+    periods, headers = paginate(select(Period).where(Period.competition_id == cid).order_by(Period.key), args)
+    return period_views(competition, periods), headers
 
 
 @blp.post("/<month:key>/close")
@@ -28,8 +29,9 @@ def list_periods(args, cid):
 @blp.response(200, PeriodOut)
 def post_close(data, cid, key):
     """Freeze the month's standings and award the red flag; closing a closed month changes nothing."""
-    period, _ = close_period(get_competition(cid), key, reason=data["reason"])
-    return period
+    competition = get_competition(cid)
+    period, _ = close_period(competition, key, reason=data["reason"])
+    return period_views(competition, [period])[0]
 
 
 @blp.post("/<month:key>/reopen")
@@ -37,5 +39,5 @@ def post_close(data, cid, key):
 @blp.arguments(ReasonIn)
 @blp.response(200, PeriodOut)
 def post_reopen(data, cid, key):
-    period = reopen_period(get_competition(cid), key, data["reason"])
-    return period
+    competition = get_competition(cid)
+    return period_views(competition, [reopen_period(competition, key, data["reason"])])[0]

@@ -1,6 +1,7 @@
-"""`flask --app wsgi reports send YYYY-MM` and `reports preview YYYY-MM --out report.html`."""
+"""`flask --app wsgi reports send YYYY-MM|YYYY-Qn` and `reports preview YYYY-MM|YYYY-Qn --out report.html`."""
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -11,7 +12,7 @@ from ..clock import utcnow
 from ..competitions.models import Competition
 from ..errors import Problem
 from ..extensions import db
-from ..month import Month
+from ..month import QUARTER_PATTERN, Month
 from .exports import section_by_code
 from .mail import send_due
 from .models import Delivery
@@ -33,11 +34,14 @@ def _competition(competition_id: int | None):
     return competition
 
 
-def _month(value: str) -> Month:
+def _month(value: str) -> str:
+    """A month (YYYY-MM), or a quarter (YYYY-Qn): its report is mailed too (`quarter_reports`)."""
+    if re.fullmatch(QUARTER_PATTERN, value or ""):
+        return value
     try:
         return Month(value)
     except ValueError as error:
-        raise click.BadParameter(str(error)) from None
+        raise click.BadParameter(f"{error} (or a quarter, YYYY-Qn)") from None
 
 
 @reports_cli.command("send")

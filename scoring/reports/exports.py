@@ -22,6 +22,7 @@ from ..entries.models import Entry
 from ..extensions import db
 
 KINDS = {"deduction": "扣分", "bonus": "加分"}
+GENERAL = "不限项目（上级表彰等）"  # a general bonus: tied to no criterion
 # A cell starting with one of these is taken for a formula by Excel, LibreOffice and Sheets (OWASP,
 # "CSV Injection"): a note typed as =HYPERLINK(…) must reach the office as the text it is.
 FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -70,7 +71,8 @@ def entries_table(competition: Competition, entries: list[Entry]) -> tuple[list[
     for e in entries:
         table.append([
             e.id, e.observed_at.astimezone(tz).strftime("%Y-%m-%d %H:%M"), f"{e.section.code} {e.section.name}",
-            f"{e.team.code} {e.team.name}" if e.team else "", criteria.get(e.criterion, e.criterion),
+            f"{e.team.code} {e.team.name}" if e.team else "",
+            criteria.get(e.criterion, e.criterion) if e.criterion else GENERAL,
             f"{e.item} {items.get(e.item, '')}".strip() if e.item else "", KINDS.get(e.kind, e.kind), e.points,
             e.note or "", e.supervisor.username, STATUSES.get(e.status, e.status), e.void.reason if e.void else "",
             len(e.photo_ids),

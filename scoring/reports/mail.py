@@ -1,11 +1,11 @@
-"""Sending the queued monthly reports over SMTP: each report to each recipient exactly once.
+"""Sending the queued monthly (and quarter) reports over SMTP: each report to each recipient exactly once.
 
 A run (the scheduler's "mail" job, or `flask reports send`):
 
 1. Deliveries stuck in "sending" for longer than STUCK_AFTER belong to a run that died between
    handing the message to the SMTP server and recording it. Whether the server took the message is
    unknown, so they are NOT resent: they become `failed` with a note asking a person to check the
-   mailbox and resend by hand (`flask reports send YYYY-MM --resend-failed`). A missing report is
+   mailbox and resend by hand (`flask reports send YYYY-MM|YYYY-Qn --resend-failed`). A missing report is
    visible in GET …/deliveries; a duplicate in a manager's inbox is not undoable.
 2. Claim the due deliveries (queued, or failed with a retry due) in one conditional UPDATE and
    commit BEFORE talking SMTP: status "sending", claimed_by this run, a deterministic Message-ID.
@@ -38,13 +38,14 @@ from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy.orm import aliased
 
 from ..clock import utcnow
 from ..competitions.models import Competition
 from ..extensions import db
 from ..periods.models import Period, PeriodEvent
 from .exports import XLSX_TYPE
-from .models import Delivery
+from .models import Delivery, QuarterEdition
 from .render import build_report, render_html, render_text, render_xlsx
 
 log = logging.getLogger(__name__)
@@ -69,6 +70,16 @@ def due_filter(now: datetime):
                .correlate(Period).scalar_subquery())
     closed = select(Period.id).where(Period.competition_id == Delivery.competition_id, Period.key == Delivery.period,
                                      Period.status == "closed", current == Delivery.edition).exists()
+    # A quarter's report (period YYYY-Qn) goes out while no month of the quarter has been closed or reopened
+    # since its edition was made: a month reopened holds it, a month closed again makes the next edition.
+    edition = aliased(QuarterEdition)
+    moved = (select(PeriodEvent.id).join(Period, Period.id == PeriodEvent.period_id)
+             .where(Period.competition_id == edition.competition_id,
+                    Period.key.between(edition.first_month, edition.last_month),
+                    PeriodEvent.id > edition.last_event_id).exists())
+    quarter = select(edition.id).where(edition.competition_id == Delivery.competition_id,
+                                       edition.period == Delivery.period, edition.edition == Delivery.edition,
+                                       ~moved).exists()
     # An archived competition sends nothing (what was queued waits, should it be brought back).
     live = select(Competition.id).where(Competition.id == Delivery.competition_id,
                                         Competition.archived_at.is_(None)).exists()
@@ -77,7 +88,7 @@ def due_filter(now: datetime):
         # claimed_by is cleared on an ordinary failure and kept on an interrupted one, which is
         # therefore never retried automatically.
         and_(Delivery.status == "failed", Delivery.claimed_by.is_(None), Delivery.attempts < MAX_ATTEMPTS),
-    ) & (Delivery.next_attempt_at <= now) & closed & live
+    ) & (Delivery.next_attempt_at <= now) & (closed | quarter) & live
 
 
 def send_due(now: datetime) -> int:

@@ -24,6 +24,7 @@ from ..notices.operations import OUTCOME_NAMES, notices_table, outcome, period_n
 from ..periods.models import Period, PeriodEvent, Snapshot
 from ..standings.operations import active_vetoes, history, leaderboard
 from .exports import KINDS, criteria_names, entries_table, number, period_entries, standings_table, to_xlsx
+from .models import QuarterEdition
 
 TOP_DEDUCTIONS = 10
 BAR_HEIGHT = 40  # pixels of the tallest bar in the trend chart
@@ -78,8 +79,9 @@ class Report:
         if len(self.period) == 4:
             return f"{self.competition.name} {year}年 年度考核通报"
         if self.span:
-            return f"{self.competition.name} {year}年第{self.period[6]}季度 季度考核通报"
-        title = f"{self.competition.name} {year}年{int(self.period[5:])}月 月度考核通报"
+            title = f"{self.competition.name} {year}年第{'一二三四'[int(self.period[6]) - 1]}季度考核通报"
+        else:
+            title = f"{self.competition.name} {year}年{int(self.period[5:])}月 月度考核通报"
         return f"【更正】{title}（第{self.edition}版）" if self.correction else title
 
     @property
@@ -142,12 +144,43 @@ def _span_report(competition: Competition, period: str, scope: Section | None) -
         competition, month, section_id=scope.id if scope else None, counted_only=True)]
     deductions = sorted((e for e in counted if e.kind == "deduction" and e.points > 0),
                         key=lambda e: (-e.points, e.observed_at, e.id))
+    edition, correction = _quarter_story(competition, period) if len(period) == 7 else (0, None)
     return Report(
         competition=competition, period=period, closed=sections["status"] == "closed", sections=sections["rows"],
         teams=teams["rows"], flag=sections["flag"], criteria=criteria_names(competition), vetoes=vetoes,
         top_deductions=deductions[:TOP_DEDUCTIONS], trend=[], trend_days=[], scope=scope, entries=counted,
-        months=months,
+        months=months, edition=edition, correction=correction,
     )
+
+
+def _quarter_story(competition: Competition, quarter: str) -> tuple[int, Correction | None]:
+    """A quarter report mailed (CONTRACT: `quarter_reports`) and still what the quarter's months say: its
+    edition and, from the second on, the correction — the reasons of the quarter's months' reopens since the
+    edition before, which months' editions changed, and the differences between the two editions' boards.
+    (0, None) when it was never mailed, or a month of it has moved on since (the report is then as on demand.)"""
+    made = db.session.scalar(select(QuarterEdition).where(QuarterEdition.competition_id == competition.id,
+                                                          QuarterEdition.period == quarter)
+                             .order_by(QuarterEdition.edition.desc()).limit(1))
+    if made is None:
+        return 0, None
+    events = db.session.scalars(select(PeriodEvent).join(Period, Period.id == PeriodEvent.period_id).where(
+        Period.competition_id == competition.id, Period.key.between(made.first_month, made.last_month))
+        .order_by(PeriodEvent.id)).all()
+    if any(e.id > made.last_event_id for e in events):
+        return 0, None
+    if made.edition < 2:
+        return made.edition, None
+    before = db.session.scalar(select(QuarterEdition).where(
+        QuarterEdition.competition_id == competition.id, QuarterEdition.period == quarter,
+        QuarterEdition.edition == made.edition - 1))
+    reasons = [e.reason for e in events if e.action == "reopen" and before.last_event_id < e.id and e.reason]
+    was = {month: f"第{edition}版" for month, edition in before.months.items()}
+    changes = [f"{month} 月度通报：{was.get(month, '未计入')} → 第{edition}版"
+               for month, edition in sorted(made.months.items()) if before.months.get(month) != edition]
+    moved = [f"{label} {line}" for label, old, new in (("标段", before.sections, made.sections),
+                                                      ("突击队", before.teams, made.teams))
+             for line in board_changes(old or [], new or [])]
+    return made.edition, Correction(made.edition, reasons, changes + (moved or ["排名与总分均无变化"]))
 
 
 def _edition_story(competition: Competition, period: str) -> tuple[int, Correction | None]:

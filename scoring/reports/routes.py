@@ -61,13 +61,14 @@ def delete_recipient(cid, rid):
     remove_recipient(cid, rid)
 
 
-@blp.post("/reports/<month:period>/send")
+@blp.post("/reports/<mailed:period>/send")
 @roles("admin")
 @blp.arguments(SendIn(), required=False)
 @blp.response(202, DeliveryOut(many=True))
 def post_send(data, cid, period):
     """Queue the month's report for every recipient: once per recipient, however often asked.
-    `{"resend_failed": true}` also queues the failed deliveries again (after the office has checked them)."""
+    `{"resend_failed": true}` also queues the failed deliveries again (after the office has checked them).
+    A quarter (`YYYY-Qn`): its report, once every month of it is closed (409 before)."""
     resend = bool((data or {}).get("resend_failed"))
     send_report(get_competition(cid), period, resend_failed=resend, by="api" if resend else None)
     return _deliveries(cid, period)
@@ -84,7 +85,7 @@ def post_approve(cid, period):
             "approved_by": event.approved_by.username if event.approved_by else None, "queued": queued}
 
 
-@blp.get("/reports/<month:period>/deliveries")
+@blp.get("/reports/<mailed:period>/deliveries")
 @roles("admin")
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, DeliveryOut(many=True))

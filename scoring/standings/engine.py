@@ -15,6 +15,8 @@ CRITERIA = ("quality", "safety", "schedule", "environment", "management")
 DEFAULT_TIE_BREAK = ("safety", "quality", "schedule", "environment", "management")
 ZERO = Decimal("0.00")
 CENT = Decimal("0.01")
+# The criterion key of a bonus tied to no criterion (上级表彰 …): in a `Tally` and in the stored tallies.
+GENERAL = ""
 
 
 @dataclass(frozen=True)
@@ -34,6 +36,8 @@ class CriterionRule:
 class Rules:
     criteria: tuple[CriterionRule, ...]
     tie_break: tuple[str, ...] = DEFAULT_TIE_BREAK
+    # The most that bonuses tied to no criterion add on top of the five (0: none count).
+    general_bonus_cap: Decimal = ZERO
 
 
 @dataclass(frozen=True)
@@ -49,19 +53,20 @@ class Tally:
     """Sums of one subject's counted entries in one period.
 
     `deductions` is keyed by (criterion, item); `bonuses` by criterion (a bonus need not name an
-    item); `entries` counts the counted entries, a deduction of 0 (an inspection that found nothing)
-    included, since that is what makes a subject assessed.
+    item; one that names no criterion either is under `GENERAL`); `entries` counts the counted entries,
+    a deduction of 0 (an inspection that found nothing) included, since that is what makes a subject
+    assessed.
     """
 
     deductions: dict[tuple[str, str], Decimal] = field(default_factory=dict)
     bonuses: dict[str, Decimal] = field(default_factory=dict)
     entries: int = 0
 
-    def add(self, criterion: str, item: str | None, kind: str, points: Decimal, count: int = 1) -> None:
+    def add(self, criterion: str | None, item: str | None, kind: str, points: Decimal, count: int = 1) -> None:
         if kind == "deduction":
             self.deductions[(criterion, item or "")] = self.deductions.get((criterion, item or ""), ZERO) + points
         else:
-            self.bonuses[criterion] = self.bonuses.get(criterion, ZERO) + points
+            self.bonuses[criterion or GENERAL] = self.bonuses.get(criterion or GENERAL, ZERO) + points
         self.entries += count
 
 
@@ -75,12 +80,26 @@ def subjects_of(section_id, team_id) -> list[tuple[str, object]]:
     return [("sections", section_id)] + ([("teams", team_id)] if team_id is not None else [])
 
 
+def tally_key(criterion: str | None, item: str | None) -> tuple[str, str]:
+    """Where an entry's points are summed: (criterion, item), '' for what it leaves out (a bonus with no
+    item; a general bonus, with neither)."""
+    return (criterion or GENERAL, item or "")
+
+
+def overrun(kind: str, before: Decimal, points: Decimal, limit: Decimal) -> bool:
+    """Whether an entry takes its sum past its limit: a deduction past its item's maximum (more than the
+    item had left), a bonus past its cap (the criterion's, or the general one). Such an entry is stored
+    and counted as posted; `score` stops the item at 0 and the bonus at its cap."""
+    return points > 0 and before + points > limit
+
+
 @dataclass(frozen=True)
 class Score:
     criteria: dict[str, Decimal]
     deductions: Decimal  # points actually lost (an item stops at 0)
-    bonus: Decimal  # bonus points actually added (after each criterion's cap)
+    bonus: Decimal  # bonus points actually added (after each criterion's cap, and the general bonus)
     total: Decimal
+    general: Decimal = ZERO  # the general bonus, min(general_bonus_cap, bonuses tied to no criterion)
 
 
 @dataclass(frozen=True)
@@ -136,7 +155,8 @@ class Row:
 
 
 def score(rules: Rules, tally: Tally) -> Score:
-    """Items start at their maximum and never go below 0; bonuses are capped per criterion."""
+    """Items start at their maximum and never go below 0; bonuses are capped per criterion; the general
+    bonus (bonuses tied to no criterion) is capped by `general_bonus_cap` and adds to the total."""
     criteria: dict[str, Decimal] = {}
     lost = added = ZERO
     for criterion in rules.criteria:
@@ -149,7 +169,9 @@ def score(rules: Rules, tally: Tally) -> Score:
         bonus = min(criterion.bonus_cap, tally.bonuses.get(criterion.code, ZERO))
         added += bonus
         criteria[criterion.code] = points + bonus
-    return Score(criteria=criteria, deductions=lost, bonus=added, total=sum(criteria.values(), ZERO))
+    general = min(rules.general_bonus_cap, tally.bonuses.get(GENERAL, ZERO))
+    return Score(criteria=criteria, deductions=lost, bonus=added + general,
+                 total=sum(criteria.values(), ZERO) + general, general=general)
 
 
 def _ranked(rules: Rules, rows: list[Row]) -> list[Row]:

@@ -36,6 +36,21 @@ class SubjectTally(db.Model):
     entries: Mapped[int]
 
 
+class MonthRevision(db.Model):
+    """A counter per (competition, month), bumped in the same transaction as every change of that month's
+    tallies (`tallies.apply_deltas`, `tallies.rebuild`). A board's movement column needs the month before's
+    ranks, which a write to this month leaves as they were: they are cached under this counter
+    (`operations.previous_ranks`) instead of being recomputed from that month's tallies after every write.
+    Its own table, not a column of `periods`: posting holds the month's row FOR SHARE (PostgreSQL), and two
+    postings updating the row they both share-lock would deadlock."""
+
+    __tablename__ = "month_revisions"
+
+    competition_id: Mapped[int] = mapped_column(ForeignKey("competitions.id"), primary_key=True)
+    period: Mapped[str] = mapped_column(String(7), primary_key=True)
+    revision: Mapped[int] = mapped_column(default=1)
+
+
 class DailyStanding(db.Model):
     """A subject's total and rank at the daily snapshot of an open month (trend charts)."""
 

@@ -24,7 +24,7 @@ from ..periods.models import Period, Snapshot
 from ..types import json_default
 from ..vetoes.models import Veto, VetoRevocation
 from . import engine
-from .models import DailyStanding, SubjectTally
+from .models import DailyStanding, MonthRevision, SubjectTally
 
 BOARDS = ("sections", "teams")
 
@@ -36,6 +36,7 @@ def rules_of(competition: Competition) -> engine.Rules:
             for c in competition.criteria
         ),
         tie_break=tuple(competition.tie_break),
+        general_bonus_cap=competition.general_bonus_cap,
     )
 
 
@@ -54,9 +55,12 @@ def _tallies(competition_id: int, board: str, key: str, subjects: dict[int, engi
     rows = db.session.connection().execute(
         select(t.subject_id, t.criterion, t.item, t.deductions, t.bonuses, t.entries)
         .where(t.competition_id == competition_id, t.period == key, t.board == board, t.entries != 0)
-    )
+    ).all()  # fetched at once: iterating the result fetches row by row (a driver call per row)
     for subject_id, criterion, item, deductions, bonuses, entries in rows:
-        tally = result.setdefault(subjects[subject_id].code, engine.Tally())
+        code = subjects[subject_id].code
+        tally = result.get(code)
+        if tally is None:  # not setdefault(code, Tally()): that makes a Tally (and two dicts) per row
+            tally = result[code] = engine.Tally()
         if deductions:
             tally.add(criterion, item, "deduction", deductions, 0)
         if bonuses:
@@ -114,18 +118,42 @@ def board_rows(competition: Competition, board: str, key: str, *, live: bool = F
         if stored is not None:
             return [engine.Row.from_dict(row) for row in stored]
     subjects = _subjects(competition.id, board)
-    previous = None
-    if with_movement:
-        before = board_rows(competition, board, Month(key).previous(), with_movement=False)
-        previous = {row.code: row.rank for row in before}
+    rules = rules_of(competition)
+    previous = previous_ranks(competition, board, Month(key).previous(), rules, subjects) if with_movement else None
     return engine.standings(
-        rules_of(competition),
+        rules,
         sorted(subjects.values(), key=lambda s: s.code),
         _tallies(competition.id, board, key, subjects),
         active_vetoes(competition.id, key, board),
         previous_ranks=previous,
         flags=flag_counts(competition.id) if board == "sections" else None,
     )
+
+
+def previous_ranks(competition: Competition, board: str, key: str, rules: engine.Rules,
+                   subjects: dict[int, engine.Subject]) -> dict[str, int | None]:
+    """The ranks of month `key` (the month before a board's), for its movement column.
+
+    A closed month's come from its snapshot. An open month's are cached per worker under everything they
+    depend on: the month's tallies (its `MonthRevision`, bumped with every change of them), its vetoes,
+    the rules and the subjects. A write to the board's own month changes none of these, so the board
+    recomputed after it reads one month's tallies, not two."""
+    period = _period(competition.id, key)
+    revision = None
+    if period is not None and period.status == "open":
+        revision = db.session.scalar(select(MonthRevision.revision).where(
+            MonthRevision.competition_id == competition.id, MonthRevision.period == key))
+    if revision is None:  # closed (the snapshot is a small read), or no counter yet: not cached
+        return {row.code: row.rank for row in board_rows(competition, board, key, with_movement=False)}
+    cache_key = ("ranks", competition.id, competition.created_at, board, key, revision, rules,
+                 tuple(sorted(subjects.items())), tuple(active_vetoes(competition.id, key, board).items()))
+    with _ranks_lock:
+        ranks = _ranks.get(cache_key)
+    if ranks is None:
+        ranks = {row.code: row.rank for row in board_rows(competition, board, key, with_movement=False)}
+        with _ranks_lock:
+            _ranks[cache_key] = ranks
+    return ranks
 
 
 def span_keys(competition: Competition, key: str, provisional: bool = False) -> list[str]:
@@ -180,6 +208,8 @@ def flag_holder_as_of(competition_id: int, key: str) -> dict | None:
 # -- the leaderboard resource ------------------------------------------------------------------
 
 _cache: LRUCache = LRUCache(maxsize=256)  # per worker process
+_ranks: LRUCache = LRUCache(maxsize=64)  # per worker process: months' ranks (`previous_ranks`)
+_ranks_lock = Lock()
 
 
 @dataclass(frozen=True)

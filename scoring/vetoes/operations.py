@@ -2,9 +2,11 @@
 from __future__ import annotations
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from ..audit.operations import record
 from ..channels import operations as channels
+from ..clock import utcnow
 from ..competitions.models import Competition
 from ..competitions.operations import bump_revision, check_writable, find_section, find_team
 from ..errors import Problem
@@ -43,8 +45,12 @@ def create_veto(competition: Competition, user, data: dict) -> Veto:
                            f"revoke that one first to change its reason.")
     veto = Veto(competition_id=competition.id, section_id=section.id, team_id=team.id if team else None,
                 period=data["period"], reason=data["reason"], created_by_id=user.id)
-    db.session.add(veto)
-    db.session.flush()
+    try:
+        with db.session.begin_nested():  # a request racing this one past the check above: the index refuses it
+            db.session.add(veto)
+    except IntegrityError:
+        raise Problem(409, f"{subject} is already vetoed for {data['period']}; "
+                           f"revoke that one first to change its reason.") from None
     bump_revision(competition.id)
     record("veto.created", competition_id=competition.id, target=f"veto:{veto.id}", reason=data["reason"],
            detail={"section": section.code, "team": team.code if team else None, "period": data["period"]})
@@ -68,7 +74,9 @@ def revoke_veto(veto: Veto, user, reason: str) -> Veto:
     veto = db.session.get(Veto, veto.id, populate_existing=True)
     if veto.revocation is not None:
         raise Problem(409, f"Veto {veto.id} is already revoked.")
-    db.session.add(VetoRevocation(veto_id=veto.id, reason=reason, revoked_by_id=user.id))
+    revocation = VetoRevocation(veto_id=veto.id, reason=reason, revoked_by_id=user.id, revoked_at=utcnow())
+    db.session.add(revocation)
+    veto.revoked_at = revocation.revoked_at  # frees the subject's month for a new veto (the unique indexes)
     bump_revision(veto.competition_id)
     record("veto.revoked", competition_id=veto.competition_id, target=f"veto:{veto.id}", reason=reason)
     db.session.flush()

@@ -22,6 +22,9 @@ export function checkRulebook(book) {
   const errors = [];
   if (!book.name.trim()) errors.push("请填写竞赛名称");
   if (!book.organizer.trim()) errors.push("请填写主办单位");
+  if (book.general_bonus_cap !== undefined && cents(book.general_bonus_cap) === null) {
+    errors.push("不限项目加分上限应为 0 或正数，最多两位小数（0：加分都须注明考核项目）");
+  }
   let total = 0;
   const codes = new Map();
   for (const c of book.criteria) {
@@ -50,7 +53,7 @@ export function checkRulebook(book) {
 }
 
 function editor(onCreated) {
-  const book = { name: "", organizer: "", timezone: "Asia/Shanghai", tie_break: ["safety", "quality", "schedule", "environment", "management"],
+  const book = { name: "", organizer: "", timezone: "Asia/Shanghai", general_bonus_cap: "0", tie_break: ["safety", "quality", "schedule", "environment", "management"],
     criteria: TEMPLATE.map(([code, name, cap, items]) => ({ code, name, weight: String(items.reduce((a, i) => a + Number(i[2]), 0)),
       bonus_cap: cap, items: items.map(([ic, n, m]) => ({ code: ic, name: n, max_points: m })) })) };
   const root = h("div", { class: "rulebook" });
@@ -61,6 +64,7 @@ function editor(onCreated) {
   const create = button("创建竞赛", async (e) => {
     if (check().length) return;
     const body = { name: book.name.trim(), organizer: book.organizer.trim(), timezone: book.timezone.trim(), tie_break: book.tie_break,
+      general_bonus_cap: Number(book.general_bonus_cap),
       criteria: book.criteria.map((c) => ({ code: c.code, name: c.name.trim() || CRITERIA[c.code], weight: Number(c.weight),
         bonus_cap: Number(c.bonus_cap), items: c.items.map((i) => ({ code: i.code, name: i.name.trim(), max_points: Number(i.max_points) })) })) };
     const made = await act(e.currentTarget, () => api.post("/competitions", body), "竞赛已创建");
@@ -97,7 +101,9 @@ function editor(onCreated) {
     const order = h("ol", { class: "tie-break" }, book.tie_break.map((code, i) => h("li", null, CRITERIA[code],
       i ? button("上移", () => { book.tie_break.splice(i - 1, 2, code, book.tie_break[i - 1]); draw(); }, "secondary small") : null)));
     root.replaceChildren(h("div", { class: "form-grid" }, field("竞赛名称", input(book, "name", "c-name")),
-      field("主办单位", input(book, "organizer", "c-organizer")), field("时区", input(book, "timezone", "c-timezone"))),
+      field("主办单位", input(book, "organizer", "c-organizer")), field("时区", input(book, "timezone", "c-timezone")),
+      field("不限项目加分上限（上级表彰等，计在五项之外；0 为不设）",
+        input(book, "general_bonus_cap", "c-general-cap", { inputmode: "decimal" }))),
     h("div", { class: "check-box" }, summary, errors, create),
     ...cards, h("h4", null, "同分时依次比较（排名规则）"), order);
     check();

@@ -128,7 +128,7 @@ function buildForm(host, app, mode, source) {
   }
   function fillCriteria() {
     const list = book.criteria.map((c) => option(c.code, `${CRITERIA[c.code] || c.code} · ${c.name}`));
-    const general = kind.value === "bonus" && book.generalBonus ? [option("", "通用加分（不属于五项）")] : [];
+    const general = kind.value === "bonus" && book.generalBonus ? [option("", "不限项目（上级表彰等）")] : [];
     setOptions(criterion, [...(kind.value === "deduction" || !general.length ? [option("", "请选择考核项目")] : []),
       ...general, ...list]);
   }
@@ -147,6 +147,9 @@ function buildForm(host, app, mode, source) {
     const chosen = book.criteria.find((c) => c.code === criterion.value);
     if (kind.value === "deduction" && found) itemHint.textContent = `本细则满分 ${Number(found.item.max_points)} 分，单次扣分不超过此数`;
     else if (kind.value === "bonus" && chosen) itemHint.textContent = `「${CRITERIA[chosen.code]}」加分上限 ${Number(chosen.bonus_cap)} 分`;
+    else if (kind.value === "bonus" && book.generalBonus) {
+      itemHint.textContent = `不限项目加分（上级表彰等）上限 ${Number(book.competition.general_bonus_cap)} 分，计在五项之外`;
+    }
     else itemHint.textContent = "";
     rectifyBy.disabled = kind.value !== "deduction";
   }
