@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from functools import cache
 from decimal import Decimal
+from functools import cache
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
