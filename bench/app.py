@@ -6,7 +6,8 @@
 - `/bench/same-writes` takes the body of `POST …/entries` (one entry, or `{"entries": [...]}`) and
   does that route's writes and nothing else, in raw SQL, in one transaction: the entries inserted
   idempotently (ON CONFLICT DO NOTHING) into the real, indexed `entries` table, the two aggregates
-  (section and team) upserted, one audit row per entry, the competition's revision bumped. No
+  (section and team) upserted, the month's counter bumped (`month_revisions`, which keeps the month's
+  ranks cached for the next month's movement), one audit row per entry, the competition's revision bumped. No
   token, no validation, no period check, no answer beyond the ids: the floor of the work a posting
   must do, against which the real route is measured.
 - `/bench/insert` does one INSERT into a bench-only 3-column table without indexes and commits: a
@@ -151,6 +152,10 @@ def same_writes():
             "bonuses = subject_tallies.bonuses + excluded.bonuses, "
             "entries = subject_tallies.entries + excluded.entries",
             params)
+        values, params = _values(mark, [(ids.competition, month, 1) for month in sorted({k[0] for k in sums})])
+        conn.exec_driver_sql(
+            f"INSERT INTO month_revisions (competition_id, period, revision) VALUES {values} ON CONFLICT "
+            "(competition_id, period) DO UPDATE SET revision = month_revisions.revision + 1", params)
         detail = mark if sqlite else "CAST(%s AS json)"
         one = f"({', '.join([mark] * 6)}, {detail}, {', '.join([mark] * 2)})"
         params = tuple(value for client_id, entry_id in created.items() for value in (
