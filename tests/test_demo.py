@@ -130,7 +130,8 @@ def recent_findings_carry_photos(app, login):
         if e["chainage"]:
             km = int(e["chainage"][1:].split("+")[0]) + int(e["chainage"].split("+")[1]) / 1000
             assert sections[e["section"]]["start_km"] <= km <= sections[e["section"]]["end_km"], e
-    at_a_stake = [e for e in entries if not e["client_id"].startswith("overdue:")]  # not the scheduler's penalties
+    # Not the scheduler's penalties, nor a commendation from above (a general bonus): neither is found at a stake.
+    at_a_stake = [e for e in entries if not e["client_id"].startswith("overdue:") and e["criterion"]]
     assert sum(1 for e in at_a_stake if e["chainage"]) >= len(at_a_stake) - 1  # all but the late tablet's
     with_photos = [e for e in entries if e["photos"]]
     assert len(with_photos) >= 10 and all(e["kind"] == "deduction" and e["points"] > 0 for e in with_photos)
