@@ -74,7 +74,11 @@ def _bump_months(competition_id: int, months: list[str]) -> None:
     then wait for the job's competition row while the job waits for its counter (PostgreSQL; SQLite's
     writers already run one at a time, BEGIN IMMEDIATE). The caller bumps that row right after."""
     if db.session.get_bind().dialect.name == "postgresql":
-        db.session.execute(select(Competition.id).where(Competition.id == competition_id).with_for_update())
+        # NO KEY UPDATE, as the revision's own UPDATE takes: a plain FOR UPDATE would also wait for the
+        # KEY SHARE locks that every concurrent posting's foreign keys hold on this row, and two postings
+        # would each wait for the other (a deadlock, seen with eight clients posting at once).
+        db.session.execute(select(Competition.id).where(Competition.id == competition_id)
+                           .with_for_update(key_share=True))  # FOR NO KEY UPDATE
     table = MonthRevision.__table__
     stmt = upsert_insert(table).values([{"competition_id": competition_id, "period": m, "revision": 1}
                                         for m in months])
