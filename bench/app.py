@@ -152,6 +152,9 @@ def same_writes():
             "bonuses = subject_tallies.bonuses + excluded.bonuses, "
             "entries = subject_tallies.entries + excluded.entries",
             params)
+        # The competition's row before the month's counter, in the app's order (tallies._bump_months):
+        # the other order deadlocks with a posting of the app on PostgreSQL.
+        conn.exec_driver_sql(f"UPDATE competitions SET revision = revision + 1 WHERE id = {mark}", (ids.competition,))
         values, params = _values(mark, [(ids.competition, month, 1) for month in sorted({k[0] for k in sums})])
         conn.exec_driver_sql(
             f"INSERT INTO month_revisions (competition_id, period, revision) VALUES {values} ON CONFLICT "
@@ -164,7 +167,6 @@ def same_writes():
         conn.exec_driver_sql(
             "INSERT INTO audit_events (competition_id, at, actor_id, actor, action, target, detail, user_agent, "
             f"address) VALUES {', '.join([one] * len(created))}", params)
-        conn.exec_driver_sql(f"UPDATE competitions SET revision = revision + 1 WHERE id = {mark}", (ids.competition,))
     db.session.commit()
     if batch:
         return {"results": [{"client_id": c, "status": "created" if c in created else "duplicate",
