@@ -192,3 +192,14 @@ def run_mail_twice_at_once(app) -> list[int]:
 def deliveries(api, period: str) -> dict[str, dict]:
     """The month's deliveries by address (the newest edition's, when there are several)."""
     return {d["email"]: d for d in api.get(f"/reports/{period}/deliveries").get_json()}
+
+
+def text_of(message) -> str:
+    return message.get_body(("plain",)).get_content()
+
+
+def season(api, month: str) -> None:
+    """LJ-01 99, LJ-03 98, LJ-02 97: the flag to LJ-01."""
+    api.post(month=month, who="sup1", points=1)
+    api.post(month=month, who="sup2", section="LJ-02", points=3)
+    api.post(month=month, who="sup2", section="LJ-03", points=2)

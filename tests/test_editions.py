@@ -2,20 +2,9 @@
 to every recipient as 【更正】 with the reopen's reason and what changed; approval before mail; refusals."""
 from __future__ import annotations
 
-from reports_support import add_recipients, deliveries, run_mail, run_mail_twice_at_once
+from reports_support import add_recipients, deliveries, run_mail, run_mail_twice_at_once, season, text_of
 
 PEOPLE = (("director@example.org", "王主任", "all"), ("lj01@example.org", "一标段项目经理", "LJ-01"))
-
-
-def text_of(message) -> str:
-    return message.get_body(("plain",)).get_content()
-
-
-def season(api, month: str) -> None:
-    """LJ-01 99, LJ-03 98, LJ-02 97: the flag to LJ-01."""
-    api.post(month=month, who="sup1", points=1)
-    api.post(month=month, who="sup2", section="LJ-02", points=3)
-    api.post(month=month, who="sup2", section="LJ-03", points=2)
 
 
 def test_a_correction_reaches_every_recipient_once_marked_with_its_reason_and_changes(app, api, smtp, months):

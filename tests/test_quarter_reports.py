@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 from conftest import competition_body
-from reports_support import add_recipients, run_mail, run_mail_twice_at_once
+from reports_support import add_recipients, run_mail, run_mail_twice_at_once, season, text_of
 
 from scoring.scheduler.jobs import run_job
 
@@ -14,17 +14,6 @@ PEOPLE = (("director@example.org", "王主任", "all"), ("lj01@example.org", "�
 ADDRESSES = sorted(p[0] for p in PEOPLE)
 OCTOBER = pytest.mark.time_machine("2025-10-02T09:00:00+08:00")
 QUARTER = "市大外环五比五赛 2025年第三季度考核通报"
-
-
-def text_of(message) -> str:
-    return message.get_body(("plain",)).get_content()
-
-
-def season(api, month: str) -> None:
-    """LJ-01 99, LJ-03 98, LJ-02 97."""
-    api.post(month=month, who="sup1", points=1)
-    api.post(month=month, who="sup2", section="LJ-02", points=3)
-    api.post(month=month, who="sup2", section="LJ-03", points=2)
 
 
 def quarter_deliveries(api, quarter: str = "2025-Q3") -> list[tuple]:
