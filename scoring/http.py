@@ -1,6 +1,7 @@
 """Request and response hooks: the SQLite read path, security headers, CORS, the docs' assets."""
 from __future__ import annotations
 
+import logging
 import re
 from functools import wraps
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 from flask import Flask, g, request, send_from_directory
 from flask.sessions import SessionInterface
 from flask_cors import CORS
+from sqlalchemy.exc import DBAPIError
 from werkzeug.routing import IntegerConverter
 
 from .api import problem_response
@@ -18,6 +20,7 @@ SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
 MAX_ID = 2**31 - 1  # ids are INTEGER columns; a larger one in a URL is simply not there
 # A JSON escape that may stand for text no database stores: NUL, or half of a surrogate pair.
 _SUSPECT_ESCAPE = re.compile(rb"\\u(?:0000|[dD][89a-fA-F])")
+log = logging.getLogger(__name__)
 
 
 class IdConverter(IntegerConverter):
@@ -64,6 +67,20 @@ def init_app(app: Flask, api=None) -> None:
         # Work after the request in this thread (a command, a test) starts writable transactions again.
         if "sqlite_read_only" in g:
             sqlite_read_only.reset(g.pop("sqlite_read_only"))
+
+    @app.teardown_appcontext
+    def close_session(_error):
+        # Runs before Flask-SQLAlchemy's own teardown (teardowns run last registered first). A request
+        # that ends inside a transaction (every read, a refused write) rolls it back here; when the
+        # connection died after the answer was made (PostgreSQL restarting), that ROLLBACK fails, and
+        # raised from a teardown it would replace the answer with the server's HTML 500. A dead
+        # connection has nothing to undo: it is discarded, and the answer goes out as made.
+        try:
+            db.session.remove()
+        except DBAPIError as error:
+            log.warning("database connection lost after the answer was made: %s", error.orig)
+            db.session().invalidate()  # the session that failed to close is still the current one
+            db.session.remove()
 
     @app.before_request
     def refuse_unstorable_text():

@@ -23,6 +23,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import urllib.request
 import uuid
@@ -457,6 +458,10 @@ class LiveServer:
         self.port = port or free_port()
         self.env = env or {}
         self.process: subprocess.Popen | None = None
+        # gunicorn's log goes to a file, not a pipe nobody reads (a full pipe would stall the workers);
+        # a failing test quotes its tail with `log_tail()`.
+        self.log = tempfile.NamedTemporaryFile(prefix="gunicorn-", suffix=".log", delete=False)
+        self.last_log = ""
 
     @property
     def url(self) -> str:
@@ -468,12 +473,12 @@ class LiveServer:
         self.process = subprocess.Popen(
             [str(Path(sys.executable).parent / "gunicorn"), "-c", "gunicorn.conf.py", "--no-control-socket",
              "wsgi:app"],
-            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
+            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=self.log, start_new_session=True,
         )
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited: {self.process.stderr.read().decode()[-2000:]}")
+                raise RuntimeError(f"gunicorn exited: {self.log_tail()}")
             try:  # ready when a worker answers, not merely when the master listens
                 with urllib.request.urlopen(self.url + "/healthz", timeout=2) as response:
                     if response.status == 200:
@@ -482,6 +487,11 @@ class LiveServer:
                 time.sleep(0.1)
         self.stop()
         raise RuntimeError("gunicorn did not start in time")
+
+    def log_tail(self, size: int = 4000) -> str:
+        log = Path(self.log.name)
+        self.last_log = log.read_bytes()[-size:].decode(errors="replace") if log.exists() else self.last_log
+        return self.last_log
 
     def worker_pids(self) -> list[int]:
         out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
@@ -495,6 +505,8 @@ class LiveServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        self.log_tail()
+        Path(self.log.name).unlink(missing_ok=True)
 
 
 @pytest.fixture
