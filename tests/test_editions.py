@@ -118,6 +118,41 @@ def test_with_approval_the_report_waits_for_an_admin(app, api, smtp, months):
     assert run_mail(app) == 2
 
 
+def test_the_months_list_says_which_edition_awaits_approval(app, api, months):
+    """GET …/periods tells a client (the office console) whether the current edition's report waits for its
+    approval, and when and by whom it was approved: before, after, and for the 更正 after a reopen."""
+    add_recipients(api, *PEOPLE)
+    season(api, months.last)
+    api.post(month=months.ago(2), points=1)
+    api.close(months.ago(2))  # closed while no approval is asked: mailed at once, nothing to approve
+    api.answer(api.client.patch(api.world.url(), json={"report_approval": True}, headers=api.world.headers()))
+
+    def state(key: str) -> tuple:
+        month = {p["key"]: p for p in api.get("/periods", who="viewer").get_json()}[key]
+        return month["status"], month["edition"], month["awaiting_approval"], month["approved_at"], month["approved_by"]
+
+    assert state(months.last) == ("open", 0, False, None, None)
+    closed = api.close(months.last)
+    assert (closed["awaiting_approval"], closed["approved_at"]) == (True, None)  # the close's answer says it too
+    assert state(months.last) == ("closed", 1, True, None, None)
+    assert deliveries(api, months.last) == {}
+
+    approved = api.answer(api.client.post(api.world.url(f"/reports/{months.last}/approve"),
+                                          headers=api.world.headers()))
+    assert state(months.last) == ("closed", 1, False, approved["approved_at"], "admin")
+    assert approved["approved_at"] is not None and len(deliveries(api, months.last)) == 2
+
+    api.reopen(months.last, reason="申诉复核")
+    assert state(months.last) == ("open", 1, False, None, None)
+    api.close(months.last)
+    assert state(months.last) == ("closed", 2, True, None, None)  # the 更正 waits for its own approval
+
+    # Without the approval step nothing awaits and nothing is said to be approved, approved before or not.
+    api.answer(api.client.patch(api.world.url(), json={"report_approval": False}, headers=api.world.headers()))
+    assert state(months.last)[2:] == (False, None, None)
+    assert state(months.ago(2))[2:] == (False, None, None)
+
+
 def test_approve_without_the_approval_step_and_refused_closes_change_nothing(api, months):
     api.post(month=months.last, points=1)
     api.close(months.last)

@@ -38,7 +38,7 @@ def test_the_months_list_shows_late_entries_waiting_and_the_reopen_names_them(ap
     assert listed(api)[months.last] | {"closed_at": None, "closed_at_local": None} == {
         "key": months.last, "status": "closed", "closed_at": None, "closed_at_local": None,
         "flag": {"section": "LJ-01", "name": "一标段"},
-        "edition": 1, "late_entries": 0}
+        "edition": 1, "late_entries": 0, "approved_at": None, "approved_by": None, "awaiting_approval": False}
     first = api.post(month=months.last, who="sup2", section="LJ-03", team="TJD-3", points=2)
     second = api.post(month=months.last, criterion="quality", item="Q2", points=0.5)
     assert listed(api)[months.last]["late_entries"] == 2

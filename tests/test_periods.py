@@ -102,7 +102,8 @@ def test_periods_list_status_closed_at_and_flag(client, world, api, months):
     assert abs(datetime.fromisoformat(listed[months.ago(2)]["closed_at"]) - utcnow()) < timedelta(minutes=5)
     assert listed[months.ago(2)]["flag"] == {"section": "LJ-03", "name": "三标段"}
     assert listed[months.last] == {"key": months.last, "status": "open", "closed_at": None, "closed_at_local": None,
-                                   "flag": None, "edition": 0, "late_entries": 0}
+                                   "flag": None, "edition": 0, "late_entries": 0, "approved_at": None,
+                                   "approved_by": None, "awaiting_approval": False}
     assert listed[months.ago(2)]["edition"] == 1
 
 

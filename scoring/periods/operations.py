@@ -12,6 +12,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import bindparam, func, select, update
 
 from ..audit.operations import record
+from ..auth.models import User
 from ..channels import operations as channels
 from ..clock import utcnow
 from ..competitions.models import Competition, Section, Team
@@ -217,13 +218,32 @@ class PeriodView:
     flag: dict | None
     edition: int
     late_entries: int
+    approved_at: datetime | None = None
+    approved_by: str | None = None
+    awaiting_approval: bool = False
+
+
+def approvals(competition: Competition, periods: list[Period]) -> dict[int, tuple[datetime | None, str | None]]:
+    """Per closed month (by its id), when and by whom its current edition's report was approved (None, None
+    while it waits); {} when the competition does not ask for approval. One query for the whole page."""
+    closed = [p.id for p in periods if p.status == "closed"]
+    if not competition.report_approval or not closed:
+        return {}
+    current = (select(func.max(PeriodEvent.id)).where(PeriodEvent.period_id.in_(closed), PeriodEvent.action == "close")
+               .group_by(PeriodEvent.period_id))
+    rows = db.session.execute(select(PeriodEvent.period_id, PeriodEvent.approved_at, User.username)
+                              .outerjoin(User, User.id == PeriodEvent.approved_by_id)
+                              .where(PeriodEvent.id.in_(current))).all()
+    return {period_id: (at, by) for period_id, at, by in rows}
 
 
 def period_views(competition: Competition, periods: list[Period]) -> list[PeriodView]:
-    """The months with their editions and late entries (two queries for the whole page), and the flag's
-    holder named as the close's snapshot named it: a section renamed since keeps the name of its time."""
+    """The months with their editions, late entries and, when the competition asks for approval, the current
+    edition's approval (three queries for the whole page), and the flag's holder named as the close's
+    snapshot named it: a section renamed since keeps the name of its time."""
     zone = ZoneInfo(competition.timezone)
     counted, late = editions(competition.id), late_counts(competition.id)
+    approved = approvals(competition, periods)
     flagged = [p.id for p in periods if p.flag_section_id is not None]
     names: dict[int, dict[str, str]] = {}
     if flagged:
@@ -241,7 +261,13 @@ def period_views(competition: Competition, periods: list[Period]) -> list[Period
         code = period.flag_section.code
         return {"section": code, "name": names.get(period.id, {}).get(code, period.flag_section.name)}
 
+    def approval(period: Period) -> dict:
+        if period.id not in approved:
+            return {}
+        at, by = approved[period.id]
+        return {"approved_at": at, "approved_by": by if at else None, "awaiting_approval": at is None}
+
     return [PeriodView(key=p.key, status=p.status, closed_at=p.closed_at,
                        closed_at_local=p.closed_at.astimezone(zone).isoformat() if p.closed_at else None,
-                       flag=flag(p), edition=counted.get(p.key, 0), late_entries=late.get(p.key, 0))
+                       flag=flag(p), edition=counted.get(p.key, 0), late_entries=late.get(p.key, 0), **approval(p))
             for p in periods]

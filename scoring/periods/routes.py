@@ -18,6 +18,10 @@ blp = Blueprint("periods", __name__, url_prefix="/api/v1/competitions/<int:cid>/
 @blp.arguments(PageArgs, location="query")
 @blp.response(200, PeriodOut(many=True))
 def list_periods(args, cid):
+    """The competition's months, oldest first: status, when closed, the red flag's holder, `edition` (how often
+    closed), `late_entries` (waiting for a reopen) and, when the competition asks for approval
+    (`report_approval`), the current edition's `approved_at`/`approved_by` and `awaiting_approval` (its report
+    is a draft until `POST …/reports/{key}/approve`)."""
     competition = get_competition(cid)
     periods, headers = paginate(select(Period).where(Period.competition_id == cid).order_by(Period.key), args)
     return period_views(competition, periods), headers
