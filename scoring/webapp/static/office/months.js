@@ -1,5 +1,6 @@
 // Months: their status and red flag; close (after a look at the board to be frozen and who gets the flag),
-// reopen (a reason required); late entries waiting in a closed month.
+// reopen (a reason required); late entries waiting in a closed month; when the competition asks for approval
+// (report_approval), a closed month's draft report approved and sent (GET …/periods says which one waits).
 
 import { act, api, board, button, explain, flagOf, frame, h, leaderboard, load, modal, months, noCompetition, periodLabel, table, toast } from "./ui.js";
 
@@ -15,20 +16,38 @@ export default function mount(container) {
       const { headers } = await api.get(`/competitions/${c.cid}/entries?period=${p.key}&status=late&per_page=1`);
       return Number(headers.get("X-Total-Count") || 0);
     }));
+    const approval = Boolean(c.competition.report_approval);
+    const when = (iso) => new Date(iso).toLocaleString("zh-CN", { timeZone: c.tz });
+    const report = (p) => {
+      if (p.awaiting_approval) {
+        return [h("span", { class: "status-tag pending", "data-test": "approval" }, "待审批"), " ",
+          button("审批并发送", (e) => approve(e.currentTarget, c, p), "primary small", { "data-test": "approve" })];
+      }
+      if (p.approved_at) {
+        return [h("span", { class: "status-tag approved", "data-test": "approval" }, "已审批"),
+          h("span", { class: "approved-by" }, ` ${p.approved_by || ""} ${when(p.approved_at)}`)];
+      }
+      return "—";
+    };
     const rows = list.map((p, i) => h("tr", { "data-period": p.key },
       h("td", null, periodLabel(p.key)),
       h("td", null, h("span", { class: ["status-tag", p.status] }, p.status === "closed" ? "已结账" : "进行中"),
         p.edition > 1 ? ` 第${p.edition}版（更正）` : ""),
       h("td", null, p.closed_at ? new Date(p.closed_at).toLocaleString("zh-CN", { timeZone: c.tz }) : "—"),
       h("td", { "data-test": "flag" }, p.flag ? `🚩 ${p.flag.section} ${p.flag.name}` : "—"),
+      approval ? h("td", { "data-test": "report" }, report(p)) : null,
       h("td", null, late[i] ? h("a", { href: `#/entries/${p.key}/late`, "data-test": "late" }, `${late[i]} 条迟到记录待处理`) : "—"),
       h("td", null, p.status === "closed"
         ? button("重新开放", (e) => reopen(e.currentTarget, c, p), "secondary small", { "data-test": "reopen" })
         : p.key < c.month || p.key === c.month
           ? button("结账", (e) => close(e.currentTarget, c, p), "primary small", { "data-test": "close" }) : null)));
+    const auto = c.competition.auto_close;
     body.replaceChildren(
       h("p", { class: "hint" }, "结账冻结该月排名并授予流动红旗；重新开放须填理由，开放后迟到记录计入，再次结账即为更正版。"),
-      table(["月份", "状态", "结账时间", "流动红旗", "迟到记录", ""], rows));
+      h("p", { class: "hint", "data-test": "policy" }, auto ? `每月 ${auto.day} 日 ${auto.time} 自动结账上月` : "手动结账",
+        approval ? "；月报需审批：结账后为草稿，点「审批并发送」后才发给收件人和群。" : "；结账后月报即发送。",
+        h("a", { href: "#/setup" }, "更改结账方式")),
+      table(["月份", "状态", "结账时间", "流动红旗", ...(approval ? ["月报"] : []), "迟到记录", ""], rows));
     return null;
   };
 
@@ -47,6 +66,31 @@ export default function mount(container) {
     });
     if (!ok) return;
     if (await act(btn, () => api.post(`/competitions/${c.cid}/periods/${p.key}/close`, {}), `${periodLabel(p.key)} 已结账`)) await refresh();
+  }
+
+  async function approve(btn, c, p) {
+    const base = `/competitions/${c.cid}`;
+    const seen = await act(btn, async () => {
+      const [{ data }, { headers }] = await Promise.all([api.get(`${base}/reports/${p.key}?format=text`, { blob: true }),
+        api.get(`${base}/recipients?per_page=1`)]);
+      return { subject: (await data.text()).split("\n")[0], recipients: Number(headers.get("X-Total-Count") || 0) };
+    });
+    if (!seen) return;
+    const ok = await modal({
+      title: `审批并发送：${periodLabel(p.key)}${p.edition > 1 ? `（第${p.edition}版）` : ""}`,
+      body: [h("p", null, "邮件主题："), h("p", { class: "flag-line", "data-test": "subject" }, seen.subject),
+        h("p", { "data-test": "flag-holder" }, p.flag ? `流动红旗：${p.flag.section} ${p.flag.name}` : "本月未授予流动红旗（第一名并列或无人参评）。"),
+        h("p", { "data-test": "recipients" }, seen.recipients
+          ? `审批后月报发给 ${seen.recipients} 位收件人，并推送到已绑定的群。`
+          : "还没有收件人：审批后不会发出邮件（可到「邮件」页添加收件人后发送）。")],
+      confirm: "审批并发送",
+    });
+    if (!ok) return;
+    const done = await act(btn, () => api.post(`${base}/reports/${p.key}/approve`, {}));
+    if (done) {
+      toast(`${periodLabel(p.key)} 月报已审批，${done.data.queued} 封邮件排队发送`);
+      await refresh();
+    }
   }
 
   async function reopen(btn, c, p) {

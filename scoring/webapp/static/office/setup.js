@@ -1,7 +1,9 @@
 // Competitions: which one the console works in; a new one with its rulebook (the five criteria, their items
 // and maximums, bonus caps, the tie-break order), added up as one types and checked against the API's rules
-// before it is sent; sections (their chainage on a strip of the 121 km road) and teams.
+// before it is sent; the competition's close policy (auto or manual close, report approval, quarter reports;
+// PATCH, the rulebook itself never changes); sections (their chainage on a strip of the 121 km road) and teams.
 
+import { translate } from "../js/problems.js";
 import { CRITERIA, act, api, button, choose, explain, field, frame, h, load, select, table, toast } from "./ui.js";
 
 const ROAD_KM = 121;
@@ -112,6 +114,89 @@ function editor(onCreated) {
   return root;
 }
 
+/** The close policy as the API has it, in one line. */
+export function describePolicy(competition) {
+  const auto = competition.auto_close;
+  return [auto ? `每月 ${auto.day} 日 ${auto.time} 自动结账上月` : "手动结账",
+    competition.report_approval ? "月报需审批后发送" : "结账后月报即发送",
+    competition.quarter_reports ? "发送季度通报邮件" : "不发季度通报邮件"].join("；");
+}
+
+const POLICY_FIELDS = { auto_close: "结账方式", day: "自动结账日", time: "自动结账时间", report_approval: "月报审批",
+  quarter_reports: "季度通报邮件" };
+const POLICY_MESSAGES = [[/^Must be 1 to 28/, "应为 1 到 28 之间的整数（每个月都有这一天）"],
+  [/^A time of day, HH:MM/, "应为 HH:MM 格式的时刻（如 00:30）"], [/^Not a valid integer/, "应为整数"],
+  [/^Not a valid boolean/, "应为是或否"]];
+
+/** A refusal of the policy's PATCH in Chinese: a 422's field errors one per line, anything else as explain(). */
+export function policyRefusal(error) {
+  const errors = error && error.kind === "http" && error.status === 422 && error.problem && error.problem.errors;
+  if (!errors) return [explain(error)];
+  const lines = [];
+  const walk = (node, name) => {
+    if (Array.isArray(node)) {
+      for (const message of node) {
+        const known = POLICY_MESSAGES.find(([pattern]) => pattern.test(String(message)));
+        lines.push(`${name}：${known ? known[1] : translate(message)}`);
+      }
+    } else if (node && typeof node === "object") {
+      for (const [key, value] of Object.entries(node)) walk(value, POLICY_FIELDS[key] || key);
+    }
+  };
+  walk(errors, "");
+  return lines.length ? lines : [explain(error)];
+}
+
+/** 结账与通报: auto close (day 1–28, HH:MM) or by hand, report approval, quarter reports; saved with PATCH. */
+function policyForm(c, saved) {
+  const auto = c.competition.auto_close;
+  const radio = (value, label) => h("label", { class: "choice-item" }, h("input", { type: "radio", name: "close-mode", value,
+    checked: (value === "auto") === Boolean(auto), "data-test": `p-${value}`, onchange: sync }), ` ${label}`);
+  const day = h("input", { type: "text", inputmode: "numeric", value: String(auto ? auto.day : 3), "data-test": "p-day" });
+  const time = h("input", { type: "text", value: auto ? auto.time : "00:30", placeholder: "00:30", "data-test": "p-time" });
+  const check = (on, test) => h("input", { type: "checkbox", checked: on, "data-test": test });
+  const approval = check(c.competition.report_approval, "p-approval");
+  const quarter = check(c.competition.quarter_reports, "p-quarter");
+  const errors = h("ul", { class: "errors", "data-test": "p-errors" });
+  const modes = [radio("auto", "自动结账"), radio("manual", "手动结账")];
+  function sync() {
+    const manual = modes[1].querySelector("input").checked;
+    day.disabled = manual;
+    time.disabled = manual;
+  }
+  const save = button("保存结账与通报设置", async (e) => {
+    errors.replaceChildren();
+    const manual = modes[1].querySelector("input").checked;
+    const typed = day.value.trim();
+    const body = { auto_close: manual ? null : { day: /^\d+$/.test(typed) ? Number(typed) : typed, time: time.value.trim() },
+      report_approval: approval.checked, quarter_reports: quarter.checked };
+    const btn = e.currentTarget;
+    btn.disabled = true;
+    try {
+      await api.request("PATCH", `/competitions/${c.cid}`, { json: body });
+      toast("结账与通报设置已保存");
+      saved();
+    } catch (error) {
+      const lines = policyRefusal(error);
+      errors.replaceChildren(...lines.map((line) => h("li", null, line)));
+      toast(lines.join("；"), "error");
+    } finally {
+      btn.disabled = false;
+    }
+  }, "primary small", { "data-test": "p-save" });
+  sync();
+  return h("div", { class: "policy", "data-test": "policy" },
+    h("p", { class: "hint", "data-test": "p-now" }, `当前：${describePolicy(c.competition)}。`),
+    h("div", { class: "choice" }, h("b", null, "结账方式"), ...modes),
+    h("div", { class: "when" }, field("每月几日（1–28）", day), field("时刻（HH:MM）", time),
+      h("span", { class: "hint" }, "自动结账：到该日该时刻（竞赛时区）自动结账上一个月。")),
+    h("label", { class: "choice" }, approval, "月报需审批后发送",
+      h("span", { class: "hint" }, "结账后月报为草稿，在「月度结账」审批后才发给收件人和群；关闭审批不会补发尚未审批的月报，请先审批。")),
+    h("label", { class: "choice" }, quarter, "季度通报邮件",
+      h("span", { class: "hint" }, "一个季度的月份都结账（需审批时均已审批）后，把季度考核通报发给所有收件人。")),
+    errors, h("div", null, save));
+}
+
 function strip(sections, draft) {
   const pct = (km) => `${Math.max(0, Math.min(100, (Number(km) / ROAD_KM) * 100))}`;
   const segs = sections.map((s) => ({ ...s, cls: "seg" }));
@@ -170,7 +255,8 @@ export default function mount(container) {
         if (await act(e.currentTarget, () => api.post(`/competitions/${c.cid}/teams`, v), `已添加 ${v.code}`)) draw();
         return null;
       }, "primary small", { "data-test": "t-add" });
-      parts.push(h("h3", null, `标段（${c.competition.name}）`), stripBox,
+      parts.push(h("h3", null, `结账与通报（${c.competition.name}）`), policyForm(c, draw),
+        h("h3", null, `标段（${c.competition.name}）`), stripBox,
         table(["编号", "名称", "桩号", "施工单位"], c.sections.map((x) => h("tr", { "data-section": x.code },
           h("td", null, x.code), h("td", null, x.name), h("td", null, x.chainage || `${x.start_km}–${x.end_km} km`), h("td", null, x.contractor)))),
         h("div", { class: "form-grid" }, field("编号", inp("code")), field("名称", inp("name")), field("起点 km", inp("start_km", { inputmode: "decimal" })),
