@@ -20,7 +20,7 @@ RECIPIENTS = (("director@example.org", "指挥部", "all"), ("lj02@example.org",
 
 
 @pytest.fixture
-def season(office, months):
+def season(office, months):  # noqa: F811 - the fixture, passed on
     """A competition made through the API as the office would have it (the service's default policy: closed by
     itself on the 3rd at 00:30, no approval, no quarter mail), three sections, two recipients, a supervisor's
     postings of last month (LJ-02 first: the flag goes there). Yields (api base URL, admin headers)."""
@@ -35,7 +35,8 @@ def season(office, months):
 
     cid = call("POST", "/competitions", competition_body(name="外环三期五比五赛"))["id"]
     base = f"/competitions/{cid}"
-    for code, name, start, end in (("LJ-01", "一标段", 0, 40), ("LJ-02", "二标段", 40, 80), ("LJ-03", "三标段", 80, 121)):
+    for code, name, start, end in (("LJ-01", "一标段", 0, 40), ("LJ-02", "二标段", 40, 80),
+                                   ("LJ-03", "三标段", 80, 121)):
         call("POST", f"{base}/sections", {"code": code, "name": name, "start_km": start, "end_km": end,
                                           "contractor": "山东路桥集团"})
     for email, name, scope in RECIPIENTS:
@@ -53,7 +54,7 @@ def season(office, months):
     yield f"{api}{base}", admin
 
 
-def test_the_office_approves_a_closed_months_report_in_the_console(open_app, office, season, months, tmp_path):
+def test_the_office_approves_a_closed_months_report_in_the_console(open_app, season, months, tmp_path):  # noqa: F811
     url, admin = season
     shots = DOCS if os.environ.get("CONSOLE_SCREENSHOTS") else tmp_path
 
@@ -136,6 +137,7 @@ def test_the_office_approves_a_closed_months_report_in_the_console(open_app, off
     expect(row.locator("[data-test=approval]")).to_have_text("已审批")
     expect(row.locator("[data-test=report]")).to_contain_text("office")
     expect(row.locator("[data-test=approve]")).to_have_count(0)
+    page.screenshot(path=str(shots / "console-months-approved.png"))
     assert deliveries() == [("director@example.org", 1, "queued"), ("lj02@example.org", 1, "queued")]
 
     # reopened and closed again: the 更正 (edition 2) waits for its own approval, and goes once approved

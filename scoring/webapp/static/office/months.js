@@ -45,7 +45,7 @@ export default function mount(container) {
     body.replaceChildren(
       h("p", { class: "hint" }, "结账冻结该月排名并授予流动红旗；重新开放须填理由，开放后迟到记录计入，再次结账即为更正版。"),
       h("p", { class: "hint", "data-test": "policy" }, auto ? `每月 ${auto.day} 日 ${auto.time} 自动结账上月` : "手动结账",
-        approval ? "；月报需审批：结账后为草稿，点「审批并发送」后才发给收件人和群。" : "；结账后月报即发送。",
+        approval ? "；月报需审批：结账后为草稿，点「审批并发送」后才发给收件人和群。" : "；结账后月报即发送。", " ",
         h("a", { href: "#/setup" }, "更改结账方式")),
       table(["月份", "状态", "结账时间", "流动红旗", ...(approval ? ["月报"] : []), "迟到记录", ""], rows));
     return null;

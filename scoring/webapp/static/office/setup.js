@@ -179,7 +179,7 @@ function policyForm(c, saved) {
     } catch (error) {
       const lines = policyRefusal(error);
       errors.replaceChildren(...lines.map((line) => h("li", null, line)));
-      toast(lines.join("；"), "error");
+      toast(error.status === 422 ? "未保存：见「保存」按钮上方的说明" : lines.join("；"), "error");
     } finally {
       btn.disabled = false;
     }
@@ -188,7 +188,7 @@ function policyForm(c, saved) {
   return h("div", { class: "policy", "data-test": "policy" },
     h("p", { class: "hint", "data-test": "p-now" }, `当前：${describePolicy(c.competition)}。`),
     h("div", { class: "choice" }, h("b", null, "结账方式"), ...modes),
-    h("div", { class: "when" }, field("每月几日（1–28）", day), field("时刻（HH:MM）", time),
+    h("div", { class: "when" }, field("日（1–28）", day), field("时刻（HH:MM）", time),
       h("span", { class: "hint" }, "自动结账：到该日该时刻（竞赛时区）自动结账上一个月。")),
     h("label", { class: "choice" }, approval, "月报需审批后发送",
       h("span", { class: "hint" }, "结账后月报为草稿，在「月度结账」审批后才发给收件人和群；关闭审批不会补发尚未审批的月报，请先审批。")),
