@@ -137,7 +137,7 @@ def test_the_office_approves_a_closed_months_report_in_the_console(open_app, sea
     expect(row.locator("[data-test=approval]")).to_have_text("已审批")
     expect(row.locator("[data-test=report]")).to_contain_text("office")
     expect(row.locator("[data-test=approve]")).to_have_count(0)
-    page.screenshot(path=str(shots / "console-months-approved.png"))
+    page.screenshot(path=str(tmp_path / "console-months-approved.png"))
     assert deliveries() == [("director@example.org", 1, "queued"), ("lj02@example.org", 1, "queued")]
 
     # reopened and closed again: the 更正 (edition 2) waits for its own approval, and goes once approved
