@@ -68,7 +68,7 @@ export default function mount(container, params) {
       d.status === "failed" && d.next_attempt_at ? `（${when(d.next_attempt_at)} 重试）` : null);
     deliveries.replaceChildren(
       h("h3", { "data-test": "deliveries-of", "data-channel": channel.id }, `发送记录：${PLATFORMS[channel.kind] || channel.kind} ${channel.url}`),
-      channel.removed_at ? h("p", { class: "hint" }, "该机器人已停用；以下记录保留备查。") : null,
+      h("p", { class: "hint" }, channel.removed_at ? "该机器人已停用；以下记录保留备查。" : "最新的在前；失败的消息按 1、2、4… 分钟自动重试，签名错误或地址失效的不再重试。"),
       table(["事件", "内容", "状态", "尝试", "最后错误", "时间"], rows.map((d) => h("tr", { "data-delivery": d.id, "data-status": d.status },
         h("td", null, EVENTS[d.event] || d.event), h("td", null, d.title), h("td", null, status(d)),
         h("td", { class: "n" }, d.attempts), h("td", null, d.last_error || ""), h("td", null, time(d))))),
@@ -136,7 +136,7 @@ export default function mount(container, params) {
       h("td", null, PLATFORMS[ch.kind] || ch.kind),
       h("td", { class: "address" }, ch.url),
       h("td", null, ch.secret ? `已设置（${ch.secret}）` : "—"),
-      h("td", null, eventNames(ch.events)),
+      h("td", { class: "events" }, eventNames(ch.events)),
       h("td", null, ch.removed_at ? h("span", { class: "status-tag revoked" }, `已停用 ${when(ch.removed_at)}`)
         : ch.paused_until && new Date(ch.paused_until) > new Date() ? h("span", { class: "status-tag queued" }, `平台限流，暂停至 ${when(ch.paused_until)}`)
           : h("span", { class: "status-tag sent" }, "启用中")),
