@@ -161,13 +161,16 @@ def test_the_office_adds_watches_and_stops_a_dingtalk_bot(open_app, office, plat
     expect(row.locator("[data-test=stop]")).to_have_count(0)
     assert stored() == []
     expect(page.locator("tr[data-delivery][data-status=sent]")).to_contain_text("月度结账结果")
-    tab(page, "audit")  # after a reload of the screen it is still there, stopped, with its history
-    tab(page, "channels")
+    # the audit trail names it and leads back to it: drawn anew, still listed stopped, its history one click away
+    tab(page, "audit")
+    page.select_option("[data-test=a-action]", "channel.removed")
+    expect(page.locator("tr[data-action]")).to_have_count(1)
+    page.locator("tr[data-action='channel.removed'] [data-test=audit-link]").click()
+    expect(page.locator("[data-test=deliveries-of]")).to_have_attribute("data-channel", str(channel["id"]))
+    expect(page.locator(".channel-deliveries")).to_contain_text("该机器人已停用")
+    expect(page.locator("tr[data-delivery][data-status=sent]")).to_have_count(1)
     expect(row).to_have_attribute("data-state", "stopped")
     expect(row.locator("td").nth(1)).to_have_text(channel["url"])
     expect(row.locator("td").nth(3)).to_have_text("月度结账结果、否决")
-    row.locator("[data-test=deliveries]").click()
-    expect(page.locator("tr[data-delivery][data-status=sent]")).to_have_count(1)
-    expect(page.locator(".channel-deliveries")).to_contain_text("该机器人已停用")
     everything = page_text(page)
     assert SECRET not in everything and KEY not in everything
