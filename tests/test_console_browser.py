@@ -279,7 +279,7 @@ def test_the_office_runs_a_competition_from_nothing(open_app, office, months, tm
     # on a laptop and on a portrait tablet, no screen is wider than the window (tables scroll inside)
     for width, height in ((1366, 768), (800, 1280)):
         page.set_viewport_size({"width": width, "height": height})
-        for screen in ("setup", "people", "months", "vetoes", "entries", "audit", "mail", "leaders"):
+        for screen in ("setup", "people", "months", "vetoes", "entries", "audit", "mail", "channels", "leaders"):
             tab(page, screen)
             assert page.evaluate("document.documentElement.scrollWidth") <= width, (screen, width)
 
@@ -305,7 +305,7 @@ def test_the_office_runs_a_competition_from_nothing(open_app, office, months, tm
 def test_a_leader_reaches_no_office_screen_and_no_office_api(open_app, office):
     server, _ = office
     page = open_app("leader")
-    for screen in ("months", "vetoes", "entries", "audit", "people", "setup", "mail"):
+    for screen in ("months", "vetoes", "entries", "audit", "people", "setup", "mail", "channels"):
         page.evaluate(f"window.location.hash = '#/{screen}'")
         expect(page.locator(f"a[data-screen={screen}]")).to_have_count(0)
         expect(page).not_to_have_url(re.compile(f"#/{screen}$"))

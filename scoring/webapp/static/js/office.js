@@ -28,4 +28,5 @@ export default [
   lazy("people", "人员", ["admin"]),
   lazy("setup", "竞赛设置", ["admin"]),
   lazy("mail", "邮件", ["admin"]),
+  lazy("channels", "群机器人", ["admin"]),
 ];

@@ -8,6 +8,7 @@ const ACTIONS = {
   "period.reopened": "重新开放", "competition.created": "新建竞赛", "section.created": "新建标段", "team.created": "新建突击队",
   "user.created": "新建用户", "token.created": "发放令牌", "token.revoked": "吊销令牌", "recipient.created": "添加收件人",
   "recipient.removed": "移除收件人", "report.queued": "发送月报", "photo.uploaded": "上传照片",
+  "channel.created": "添加群机器人", "channel.removed": "停用群机器人",
 };
 
 /** Where a row's target is shown: entry:12 → the entry, veto:3 → vetoes, period:2026-11 → months … */
@@ -15,7 +16,7 @@ function link(row) {
   const [kind, id] = (row.target || "").split(":");
   const d = row.detail || {};
   const to = { entry: `#/entries/${d.period || ""}/all/${id}`, veto: "#/vetoes", period: "#/months", user: "#/people",
-    token: "#/people", recipient: "#/mail", section: "#/setup", team: "#/setup", competition: "#/setup" }[kind];
+    token: "#/people", recipient: "#/mail", channel: `#/channels/${id}`, section: "#/setup", team: "#/setup", competition: "#/setup" }[kind];
   return to ? h("a", { href: to, "data-test": "audit-link" }, row.target) : row.target || "—";
 }
 

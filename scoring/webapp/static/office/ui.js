@@ -5,11 +5,11 @@ import * as api from "../js/api.js";
 import * as context from "../js/context.js";
 import * as db from "../js/db.js";
 import { h, toast } from "../js/dom.js";
-import { CRITERIA, refusal } from "../js/problems.js";
+import { CRITERIA, refusal, translate } from "../js/problems.js";
 import * as session from "../js/session.js";
 import { knownZone, periodLabel, periodOf } from "../js/zone.js";
 
-export { api, h, toast, CRITERIA, periodLabel };
+export { api, h, toast, CRITERIA, periodLabel, translate };
 
 if (!document.querySelector("link[data-office]")) {
   document.head.append(h("link", { rel: "stylesheet", href: "/app/static/office/console.css", "data-office": "" }));
