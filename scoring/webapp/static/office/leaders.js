@@ -1,7 +1,7 @@
 // The leaders' view: a section's (or team's) rank and total over the months as an SVG chart drawn here from
 // the daily snapshots (GET …/leaderboard/history), the year board, and each month's report and exports.
 
-import { act, api, board, button, downloadButton, explain, field, frame, h, leaderboard, load, months, noCompetition, periodLabel, select } from "./ui.js";
+import { act, api, board, button, downloadButton, explain, field, flagMark, frame, h, leaderboard, load, months, noCompetition, periodLabel, select } from "./ui.js";
 import { localValue } from "../js/zone.js";
 
 const NS = "http://www.w3.org/2000/svg";
@@ -112,7 +112,7 @@ export default function mount(container) {
     const monthBoard = h("div", { class: "month-board" });
     const monthRows = list.map((p) => h("tr", { "data-period": p.key },
       h("td", null, periodLabel(p.key)), h("td", null, p.status === "closed" ? "已结账" : "进行中"),
-      h("td", null, p.flag ? `🚩 ${p.flag.name}` : "—"),
+      h("td", null, p.flag ? [flagMark(), p.flag.name] : "—"),
       h("td", { class: "links" },
         button("榜单", () => act(null, async () => {
           monthBoard.replaceChildren(h("h4", null, `${periodLabel(p.key)} 标段榜`), board(await leaderboard(c.cid, p.key)),

@@ -2,7 +2,7 @@
 // reopen (a reason required); late entries waiting in a closed month; when the competition asks for approval
 // (report_approval), a closed month's draft report approved and sent (GET …/periods says which one waits).
 
-import { act, api, board, button, explain, flagOf, frame, h, leaderboard, load, modal, months, noCompetition, periodLabel, table, toast } from "./ui.js";
+import { act, api, board, button, explain, flagMark, flagOf, frame, h, leaderboard, load, modal, months, noCompetition, periodLabel, table, toast } from "./ui.js";
 
 export default function mount(container) {
   const body = frame(container, "月度结账", "months");
@@ -34,7 +34,7 @@ export default function mount(container) {
       h("td", null, h("span", { class: ["status-tag", p.status] }, p.status === "closed" ? "已结账" : "进行中"),
         p.edition > 1 ? ` 第${p.edition}版（更正）` : ""),
       h("td", null, p.closed_at ? new Date(p.closed_at).toLocaleString("zh-CN", { timeZone: c.tz }) : "—"),
-      h("td", { "data-test": "flag" }, p.flag ? `🚩 ${p.flag.section} ${p.flag.name}` : "—"),
+      h("td", { "data-test": "flag" }, p.flag ? [flagMark(), `${p.flag.section} ${p.flag.name}`] : "—"),
       approval ? h("td", { "data-test": "report" }, report(p)) : null,
       h("td", null, late[i] ? h("a", { href: `#/entries/${p.key}/late`, "data-test": "late" }, `${late[i]} 条迟到记录待处理`) : "—"),
       h("td", null, p.status === "closed"

@@ -82,6 +82,25 @@ export function board(data, mark) {
 }
 
 /** Who gets the red flag of a board (CONTRACT.md §4): the section alone at rank 1, else nobody. */
+// The red flag drawn as on the wall, not the 🚩 emoji: an office PC or a kiosk without an emoji font shows a box.
+const SVG = "http://www.w3.org/2000/svg";
+const FLAG = [["M3 3a1 1 0 0 1 2 0v19a1 1 0 0 1-2 0Z", "#8a8a8a"],
+  ["M5 3C9 1 12 6 16 4c2-1 4-1 5-.5V13c-2-.5-3-.2-5 .6C12 15.5 9 10.5 5 12.5Z", "#e8222b"],
+  ["M9.5 5.8l.7 1.5 1.6.1-1.2 1 .4 1.6-1.5-.9-1.4.9.4-1.6-1.2-1 1.6-.1Z", "#ffd700"]];
+export function flagMark() {
+  const svg = document.createElementNS(SVG, "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", "flag-mark");
+  svg.setAttribute("aria-hidden", "true");
+  for (const [d, fill] of FLAG) {
+    const path = document.createElementNS(SVG, "path");
+    path.setAttribute("d", d);
+    path.setAttribute("fill", fill);
+    svg.append(path);
+  }
+  return svg;
+}
+
 export function flagOf(data) {
   const first = data.rows.filter((r) => r.rank === 1);
   return first.length === 1 ? first[0] : null;
