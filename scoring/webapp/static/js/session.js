@@ -93,6 +93,13 @@ export async function revokeForgotten() {
 
 // -- the competition's reference data -------------------------------------------------------------
 
+/** An office-wide user's pick of competition, kept on this device; null: the first one in use, asked afresh
+ * (the one remembered may have been archived since). */
+export async function chooseCompetition(cid) {
+  await db.put("kv", cid, "competition-chosen");
+  if (!cid) await db.remove("kv", "competition-id");
+}
+
 /** The competition this person works in: their own, or (office-wide users) the first one listed. */
 export async function competitionId() {
   if (state.user.competition) return state.user.competition;

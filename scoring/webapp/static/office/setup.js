@@ -4,7 +4,7 @@
 // PATCH, the rulebook itself never changes); sections (their chainage on a strip of the 121 km road) and teams.
 
 import { translate } from "../js/problems.js";
-import { CRITERIA, act, api, button, choose, explain, field, frame, h, load, select, table, toast } from "./ui.js";
+import { CRITERIA, act, api, button, choose, explain, field, frame, h, load, modal, moveOn, select, table, toast } from "./ui.js";
 
 const ROAD_KM = 121;
 const CODE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,19}$/;
@@ -213,15 +213,51 @@ function strip(sections, draft) {
   return box;
 }
 
+/** 归档 after a confirmation that says what it does: read-only, nothing deleted, can be brought back. When it
+ * was the console's competition, the console moves on to one still in use (or to none). True when archived. */
+async function archive(button_, x, current, others) {
+  const next = others.find((o) => o.id !== x.id);
+  const sure = await modal({ title: `归档竞赛「${x.name}」？`, confirm: "归档", danger: true, body: h("div", { "data-test": "archive-what" },
+    h("p", null, `归档后「${x.name}」（编号 ${x.id}）只读：不能再记分、结账、发邮件和群消息，也不再自动结账。`),
+    h("p", null, "不删除任何数据：记录、月报、否决和审计都保留，仍可查看；归档的竞赛列在本页「已归档的竞赛」里，可以恢复。"),
+    current ? h("p", { class: "notice" }, next ? `这是控制台当前的竞赛；归档后控制台改用「${next.name}」。`
+      : "这是控制台当前的竞赛；归档后没有在用的竞赛，可在本页新建或恢复一个。") : null) });
+  if (!sure) return false;
+  const done = await act(button_, () => api.request("PATCH", `/competitions/${x.id}`, { json: { archived: true } }), `已归档「${x.name}」`);
+  if (done && current) await moveOn();
+  return Boolean(done);
+}
+
+/** 恢复 after a confirmation: back among the competitions in use, writable again. */
+async function restore(button_, x) {
+  const sure = await modal({ title: `恢复竞赛「${x.name}」？`, confirm: "恢复", body: h("div", { "data-test": "restore-what" },
+    h("p", null, `恢复后「${x.name}」（编号 ${x.id}）回到在用的竞赛中，可以再记分、结账、发邮件和群消息；设为自动结账的，到期会自动结账。`),
+    h("p", null, "归档期间的数据原样保留。")) });
+  if (!sure) return false;
+  return Boolean(await act(button_, () => api.request("PATCH", `/competitions/${x.id}`, { json: { archived: false } }), `已恢复「${x.name}」`));
+}
+
+let archivedOpen = false;  // the 已归档 list stays open across redraws once opened
+
 export default function mount(container) {
   const body = frame(container, "竞赛设置", "setup");
   const draw = async () => {
     const c = await load();
-    const all = await api.getAll("/competitions");
-    const list = table(["编号", "名称", "主办", ""], all.map((x) => h("tr", { "data-competition": x.id },
+    const [all, archived] = await Promise.all([api.getAll("/competitions"), api.getAll("/competitions?archived=true")]);
+    const list = table(["编号", "名称", "主办", "", ""], all.map((x) => h("tr", { "data-competition": x.id },
       h("td", null, x.id), h("td", null, x.name), h("td", null, x.organizer),
-      h("td", null, x.id === c.cid ? h("b", null, "当前") : button("切换到此竞赛", async () => { await choose(x.id); draw(); }, "secondary small")))));
-    const parts = [h("h3", null, "竞赛"), list,
+      h("td", null, x.id === c.cid ? h("b", null, "当前") : button("切换到此竞赛", async () => { await choose(x.id); draw(); }, "secondary small")),
+      h("td", null, button("归档", async (e) => { if (await archive(e.currentTarget, x, x.id === c.cid, all)) draw(); },
+        "danger small", { "data-test": "archive" })))), { "data-test": "competitions" });
+    const shelf = h("details", { class: "archived", "data-test": "archived", open: archivedOpen || undefined,
+      ontoggle: (e) => { archivedOpen = e.currentTarget.open; } },
+    h("summary", null, `已归档的竞赛（${archived.length}）`),
+    h("p", { class: "hint" }, "只读：不能记分、结账、发邮件和群消息；数据都在，可以查看，恢复后继续使用。"),
+    table(["编号", "名称", "主办", ""], archived.map((x) => h("tr", { "data-competition": x.id },
+      h("td", null, x.id), h("td", null, x.name), h("td", null, x.organizer),
+      h("td", null, button("恢复", async (e) => { if (await restore(e.currentTarget, x)) draw(); }, "secondary small",
+        { "data-test": "restore" }))))), { "data-test": "archived-list" }));
+    const parts = [h("h3", null, "竞赛"), list, shelf,
       h("details", { open: !c.cid || undefined }, h("summary", null, "新建竞赛（考核细则）"),
         editor(async (made) => { await choose(made.id); draw(); }))];
     if (c.cid) {

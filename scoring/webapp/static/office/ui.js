@@ -3,7 +3,6 @@
 
 import * as api from "../js/api.js";
 import * as context from "../js/context.js";
-import * as db from "../js/db.js";
 import { h, toast } from "../js/dom.js";
 import { CRITERIA, refusal, translate } from "../js/problems.js";
 import * as session from "../js/session.js";
@@ -22,14 +21,28 @@ export async function load() {
   if (!cid) return { cid: null, competition: null, sections: [], teams: [], tz: "Asia/Shanghai", month: periodOf(new Date(), "Asia/Shanghai") };
   const [{ data: competition }, sections, teams] = await Promise.all([api.get(`/competitions/${cid}`),
     api.getAll(`/competitions/${cid}/sections`), api.getAll(`/competitions/${cid}/teams`)]);
+  // archived meanwhile (on another PC): an office-wide user moves on to one in use, as after archiving it here
+  if (competition.archived && !session.state.user.competition) {
+    await moveOn();
+    return load();
+  }
   const tz = knownZone(competition.timezone);
   return { cid, competition, sections, teams, tz, month: periodOf(new Date(), tz) };
 }
 
-/** Work in another competition from now on (an office-wide user's choice, kept on this device). */
+/** Work in another competition from now on (an office-wide user's choice, kept on this device; null: none). */
 export async function choose(cid) {
-  await db.put("kv", cid, "competition-chosen");
+  await session.chooseCompetition(cid);
   context.reset();
+}
+
+/** The competition in use was archived: work in the first one still in use; resolves to its id, or null when
+ * none is left (the screens then say there is no competition). */
+export async function moveOn() {
+  const { data } = await api.get("/competitions?per_page=1");
+  const next = data.length ? data[0].id : null;
+  await choose(next);
+  return next;
 }
 
 const STATUS = { 400: "请求格式错误", 401: "登录已失效", 403: "无权操作", 404: "找不到", 409: "冲突", 422: "内容不合规", 429: "操作太频繁" };
