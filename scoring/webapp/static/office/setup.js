@@ -256,7 +256,7 @@ export default function mount(container) {
     table(["编号", "名称", "主办", ""], archived.map((x) => h("tr", { "data-competition": x.id },
       h("td", null, x.id), h("td", null, x.name), h("td", null, x.organizer),
       h("td", null, button("恢复", async (e) => { if (await restore(e.currentTarget, x)) draw(); }, "secondary small",
-        { "data-test": "restore" }))))), { "data-test": "archived-list" }));
+        { "data-test": "restore" })))), { "data-test": "archived-list" }));
     const parts = [h("h3", null, "竞赛"), list, shelf,
       h("details", { open: !c.cid || undefined }, h("summary", null, "新建竞赛（考核细则）"),
         editor(async (made) => { await choose(made.id); draw(); }))];
