@@ -45,7 +45,7 @@ def two(office):  # noqa: F811 - the fixture, passed on
     yield api, admin, real, sandbox, {"Authorization": f"Bearer {r.json()['token']}"}
 
 
-def test_the_office_archives_and_restores_a_competition_in_the_console(open_app, two, months, tmp_path):
+def test_the_office_archives_and_restores_a_competition_in_the_console(open_app, two, months, tmp_path):  # noqa: F811
     api, admin, real, sandbox, supervisor = two
     shots = DOCS if os.environ.get("CONSOLE_SCREENSHOTS") else tmp_path
 
@@ -124,7 +124,8 @@ def test_the_office_archives_and_restores_a_competition_in_the_console(open_app,
     confirm(page)
     expect(page.locator(f"[data-test=competitions] tr[data-competition='{sandbox}']")).to_contain_text("当前")
     expect(in_use).to_have_count(1)
-    expect(page.locator("section.office.setup h3").filter(has_text="结账与通报")).to_have_text(f"结账与通报（{SANDBOX}）")
+    policy = page.locator("section.office.setup h3").filter(has_text="结账与通报")
+    expect(policy).to_have_text(f"结账与通报（{SANDBOX}）")
     assert listed() == [sandbox] and listed(archived=True) == [real]
     # the other screens work in the sandbox now, and so does the console after a reload
     tab(page, "leaders")
