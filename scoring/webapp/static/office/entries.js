@@ -43,7 +43,7 @@ export default function mount(container, params) {
           h("td", null, `#${e.id}`), h("td", null, new Date(e.observed_at).toLocaleString("zh-CN", { timeZone: c.tz })),
           h("td", null, e.section, e.team ? ` / ${names.get(e.team) || e.team}` : ""),
           h("td", null, `${CRITERIA[e.criterion] || "通用"} ${e.item || ""} ${items.get(e.item) || ""}`),
-          h("td", { class: "n" }, `${e.kind === "deduction" ? "−" : "+"}${num(e.points)}`),
+          h("td", { class: "n" }, Number(e.points) === 0 ? "0" : `${e.kind === "deduction" ? "−" : "+"}${num(e.points)}`),  // 0: inspected, nothing found
           h("td", null, e.supervisor), h("td", null, h("span", { class: ["status-tag", e.status] }, STATUS[e.status] || e.status))))));
     }
 
