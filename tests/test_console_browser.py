@@ -364,3 +364,27 @@ def test_the_apps_qr_encoder_draws_what_python_qrcode_draws(open_app, text):
         reference.add_data(QRData(text.encode(), mode=MODE_8BIT_BYTE), optimize=0)
         reference.make(fit=False)
         assert code["modules"] == reference.get_matrix(), (auto["version"], mask)
+
+
+def test_the_history_chart_draws_each_month_once_and_totals_past_100(open_app):
+    """In a month's first days the month before, not yet closed, is snapshotted beside it: one line and one
+    tick per month, never a line zigzagging between the two; a total past 100 (bonuses) stays inside the plot."""
+    leader = open_app("leader")
+    drawn = leader.evaluate("""async () => {
+      const { chart } = await import("/app/static/office/leaders.js");
+      const figure = chart([
+        { day: "2025-09-30", period: "2025-09", total: 98, rank: 2 },
+        { day: "2025-10-01", period: "2025-09", total: 98, rank: 2 },
+        { day: "2025-10-01", period: "2025-10", total: null, rank: null },
+        { day: "2025-10-02", period: "2025-09", total: 97.5, rank: 2 },
+        { day: "2025-10-02", period: "2025-10", total: 102.5, rank: 1 },
+        { day: "2025-10-03", period: "2025-10", total: 101, rank: 1 }], "LJ-01");
+      document.body.append(figure);
+      const labels = [...figure.querySelectorAll("text.axis")].map((t) => t.textContent);
+      return { labels, dots: [...figure.querySelectorAll("circle.dot")].map((c) => Number(c.getAttribute("cy"))),
+               lines: figure.querySelectorAll("polyline.total-line").length };
+    }""")
+    assert [label for label in drawn["labels"] if label.endswith("月") and "第" not in label] == ["9月", "10月"]
+    assert "103" in drawn["labels"] and "100" in drawn["labels"]  # the scale reaches past 100
+    assert len(drawn["dots"]) == 5 and min(drawn["dots"]) >= 16  # every total inside the plot (its top margin)
+    assert drawn["lines"] == 2  # September's last days are not joined to October's

@@ -25,21 +25,24 @@ export function chart(points, title) {
   const x = (p) => L + ((time(p) - t0) / span) * (W - L - R);
   const totals = points.filter((p) => p.total !== null).map((p) => Number(p.total));
   const low = totals.length ? Math.max(0, Math.floor((Math.min(...totals) - 1) / 5) * 5) : 0;
-  const y = (total) => T + ((100 - total) / Math.max(100 - low, 1)) * (H - T - B);
+  const high = Math.max(100, ...totals.map(Math.ceil));  // bonuses can take a total past 100
+  const y = (total) => T + ((high - total) / Math.max(high - low, 1)) * (H - T - B);
   const worst = Math.max(2, ...points.map((p) => p.rank || 1));
   const yr = (rank) => T + ((rank - 1) / (worst - 1)) * (H - T - B);
   const nodes = [];
-  for (const [value, label] of [[low, String(low)], [100, "100"]]) {
+  const hundred = high > 100 && (high - 100) / (high - low) > 0.1 ? [[100, "100"]] : [];  // unless it would touch the top's label
+  for (const [value, label] of [[low, String(low)], ...hundred, [high, String(high)]]) {
     nodes.push(svg("line", { x1: L, x2: W - R, y1: y(value), y2: y(value), class: "grid-line" }),
       svg("text", { x: L - 6, y: y(value) + 5, "text-anchor": "end", class: "axis" }, label));
   }
   for (const rank of [1, worst]) {
     nodes.push(svg("text", { x: W - R + 6, y: yr(rank) + 5, class: "axis" }, `第${rank}名`));
   }
-  let month = null;
-  for (const p of points) {  // a tick where each month begins
-    if (p.period === month) continue;
-    month = p.period;
+  // Each month is its own series: in its first days the month before, not yet closed, is snapshotted too, so
+  // a day can have a point of each; one line per month, one tick where each month begins.
+  const byMonth = new Map();
+  for (const p of points) byMonth.set(p.period, [...(byMonth.get(p.period) || []), p]);
+  for (const [, [p]] of byMonth) {
     nodes.push(svg("line", { x1: x(p), x2: x(p), y1: T, y2: H - B, class: "month-line" }),
       svg("text", { x: x(p) + 3, y: H - B + 20, class: "axis" }, periodLabel(p.period).replace(/^\d+年/, "")));
   }
@@ -49,11 +52,13 @@ export function chart(points, title) {
       if (run.length) nodes.push(svg("polyline", { points: run.join(" "), class: cls, fill: "none" }));
       run = [];
     };
-    for (const p of points) {
-      if (pick(p) === null || pick(p) === undefined) flush();
-      else run.push(`${x(p).toFixed(1)},${scale(Number(pick(p))).toFixed(1)}`);
+    for (const series of byMonth.values()) {
+      for (const p of series) {
+        if (pick(p) === null || pick(p) === undefined) flush();
+        else run.push(`${x(p).toFixed(1)},${scale(Number(pick(p))).toFixed(1)}`);
+      }
+      flush();
     }
-    flush();
   };
   line((p) => p.total, y, "total-line");
   line((p) => p.rank, yr, "rank-line");
