@@ -14,6 +14,7 @@ import { shortTime } from "../zone.js";
 
 const STATUS = { open: "待整改", responded: "待复核", closed: "已闭环", cancelled: "已撤销" };
 const STEP = { issued: "下发", responded: "回复", passed: "复查通过", rejected: "退回整改", cancelled: "撤销", overdue: "逾期" };
+const BY = { scheduler: "系统" };  // the scheduler marks a notice overdue; people see who, not a process's name
 const FILTERS = { todo: "待办", overdue: "逾期", all: "全部", closed: "已闭环" };
 
 export default {
@@ -65,7 +66,7 @@ export default {
       const tz = app.book.timeZone;
       const waiting = outbox.list().filter((r) => r.target === n.id && r.state !== "sent");
       const history = h("ol", { class: "steps" }, n.steps.map((s) => h("li", null,
-        h("b", null, STEP[s.action] || s.action), ` ${s.by} · ${shortTime(new Date(s.at), tz)}`,
+        h("b", null, STEP[s.action] || s.action), ` ${BY[s.by] || s.by} · ${shortTime(new Date(s.at), tz)}`,
         s.note ? ` · ${s.note}` : "", s.photos.length ? ` · 照片 ${s.photos.length} 张` : "",
         s.photos.length ? gallery(s.photos) : null)));
       const entry = n.entry;
