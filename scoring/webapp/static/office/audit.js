@@ -2,7 +2,7 @@
 // what, which object and since when (a day on the competition's clock); each row links to the screen of what it
 // changed. Address: #/audit/<target> (e.g. #/audit/entry:617) opens it filtered to one object's history.
 
-import { CRITERIA, act, api, button, explain, field, frame, h, load, noCompetition, periodLabel, select, table } from "./ui.js";
+import { CRITERIA, act, api, button, explain, field, frame, h, load, noCompetition, num, periodLabel, select, table } from "./ui.js";
 import { instantOf, isoInZone } from "../js/zone.js";
 
 const PAGE = 100;  // rows a page on screen and per request (the API allows up to 500)
@@ -49,23 +49,29 @@ const VALUES = {
 const empty = (v) => v === null || v === undefined || v === "" || (Array.isArray(v) && v.length === 0) ||
   (typeof v === "object" && !Array.isArray(v) && Object.values(v).every(empty));
 
-/** A detail value in words: no JSON, nothing null; objects as "标签 值" pairs, lists joined with 、. */
-function words(key, value) {
+/** A detail value in words: no JSON, nothing null; objects as "标签 值" pairs, lists joined with 、; times on the
+ * competition's clock, a tablet's long client_id cut short. */
+function words(key, value, tz) {
   if (typeof value === "boolean") return value ? "是" : "否";
-  if (Array.isArray(value)) return value.filter((v) => !empty(v)).map((v) => words(key, v)).join("、");
+  if (Array.isArray(value)) return value.filter((v) => !empty(v)).map((v) => words(key, v, tz)).join("、");
   if (value && typeof value === "object") {
-    return Object.entries(value).filter(([, v]) => !empty(v)).map(([k, v]) => `${LABELS[k] || k} ${words(k, v)}`).join("，");
+    return Object.entries(value).filter(([, v]) => !empty(v)).map(([k, v]) => `${LABELS[k] || k} ${words(k, v, tz)}`).join("，");
   }
   const text = String(value);
   if (key === "period" && /^\d{4}-\d{2}$/.test(text)) return periodLabel(text);
+  if (key === "points" && Number.isFinite(Number(text))) return num(text);
+  if (key === "client_id" && text.length > 12) return `${text.slice(0, 8)}…`;
+  if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) {
+    return new Date(text).toLocaleString("zh-CN", { timeZone: tz, dateStyle: "short", timeStyle: "short" });
+  }
   return (VALUES[key] || {})[text] || text;
 }
 
-/** The detail as short "标签：值" pairs. */
-function pairs(detail) {
+/** The detail as short "标签：值" pairs (a shortened value whole in its title). */
+function pairs(detail, tz) {
   if (!detail || typeof detail !== "object") return [];
-  return Object.entries(detail).filter(([, v]) => !empty(v))
-    .map(([k, v]) => h("span", { class: "kv" }, `${LABELS[k] || k}：${words(k, v)}`));
+  return Object.entries(detail).filter(([, v]) => !empty(v)).map(([k, v]) => h("span",
+    { class: "kv", title: k === "client_id" ? String(v) : null }, `${LABELS[k] || k}：${words(k, v, tz)}`));
 }
 
 /** "127.0.0.1 · Chrome 131" with the whole User-Agent in the title. */
@@ -133,7 +139,7 @@ export default function mount(container, params) {
         table(["时间", "操作人", "操作", "对象", "理由", "内容", "来源"], shown.map((r) => h("tr", { "data-action": r.action, "data-id": r.id },
           h("td", { class: "when" }, new Date(r.at).toLocaleString("zh-CN", { timeZone: c.tz })), h("td", null, r.actor),
           h("td", { class: "what" }, ACTIONS[r.action] || r.action), h("td", { class: "target" }, link(r)),
-          h("td", { class: "reason" }, r.reason || ""), h("td", { class: "detail" }, pairs(r.detail)), origin(r))),
+          h("td", { class: "reason" }, r.reason || ""), h("td", { class: "detail" }, pairs(r.detail, c.tz)), origin(r))),
         { class: "grid audit-trail" }),
         older);
     };
