@@ -36,30 +36,41 @@ const LABELS = {
   start_km: "起点公里", end_km: "终点公里", contractor: "施工单位", leader: "队长", weight: "权重", max: "满分",
   auto_close: "自动结账", report_approval: "月报须批准", quarter_reports: "季度报告", archived: "已归档",
   day: "日", time: "时刻", general_bonus_cap: "不限项目加分上限", criteria: "考核项目", items: "考核细则",
-  observed_at: "检查时间", note: "说明", chainage: "桩号", members: "人数",
+  observed_at: "检查时间", note: "说明", chainage: "桩号", members: "人数", approval: "须批准", tie_break: "同分比较",
+  overdue_penalty: "逾期扣分", bonus_cap: "加分上限", max_points: "满分", entry: "记录",
 };
 const VALUES = {
   kind: { deduction: "扣分", bonus: "加分", wecom: "企业微信", dingtalk: "钉钉", feishu: "飞书" },
   status: { counted: "计分", late: "迟到", void: "已作废", queued: "排队", sent: "已发送", failed: "失败" },
   role: { supervisor: "监理", admin: "竞赛办", viewer: "领导", contractor: "施工单位", display: "大屏" },
   criterion: CRITERIA,
+  tie_break: CRITERIA,
   scope: { all: "全部标段" },
 };
 
 const empty = (v) => v === null || v === undefined || v === "" || (Array.isArray(v) && v.length === 0) ||
   (typeof v === "object" && !Array.isArray(v) && Object.values(v).every(empty));
 
+/** A criterion or an item in a list: its code, name and points, no more. */
+function brief(value) {
+  const size = value.weight ?? value.max_points;
+  return [CRITERIA[value.code] || value.code, value.name].filter(Boolean).join(" ") + (size !== undefined ? `（${num(size)} 分）` : "");
+}
+
 /** A detail value in words: no JSON, nothing null; objects as "标签 值" pairs, lists joined with 、; times on the
  * competition's clock, a tablet's long client_id cut short. */
 function words(key, value, tz) {
   if (typeof value === "boolean") return value ? "是" : "否";
-  if (Array.isArray(value)) return value.filter((v) => !empty(v)).map((v) => words(key, v, tz)).join("、");
+  if (Array.isArray(value)) {
+    return value.filter((v) => !empty(v)).map((v) => (v && typeof v === "object" && "code" in v ? brief(v) : words(key, v, tz)))
+      .join("、");
+  }
   if (value && typeof value === "object") {
     return Object.entries(value).filter(([, v]) => !empty(v)).map(([k, v]) => `${LABELS[k] || k} ${words(k, v, tz)}`).join("，");
   }
   const text = String(value);
   if (key === "period" && /^\d{4}-\d{2}$/.test(text)) return periodLabel(text);
-  if (key === "points" && Number.isFinite(Number(text))) return num(text);
+  if (/^-?\d+\.\d+$/.test(text)) return num(text);  // "3.00" → 3
   if (key === "client_id" && text.length > 12) return `${text.slice(0, 8)}…`;
   if (/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}/.test(text) && !Number.isNaN(Date.parse(text))) {
     return new Date(text).toLocaleString("zh-CN", { timeZone: tz, dateStyle: "short", timeStyle: "short" });
