@@ -117,6 +117,8 @@ def test_the_audit_screen_pages_names_and_filters_a_long_trail(open_app, office,
     page.locator("[data-test=a-target]").dispatch_event("change")
     expect(rows).to_have_count(2)
     expect(page.locator("[data-test=a-count]")).to_contain_text("共 2 条")
+    expect(page.locator("[data-test=a-older]")).to_have_count(0)  # the whole history on screen: nothing older
+    expect(page.locator("section.office.audit")).not_to_contain_text("null")
     expect(rows.nth(0)).to_have_attribute("data-action", "entry.voided")
     expect(rows.nth(0).locator("td.what")).to_have_text("作废记录")
     expect(rows.nth(0).locator("td.reason")).to_have_text("重复记分，作废")

@@ -85,13 +85,13 @@ function pairs(detail, tz) {
     { class: "kv", title: k === "client_id" ? String(v) : null }, `${LABELS[k] || k}：${words(k, v, tz)}`));
 }
 
-/** "127.0.0.1 · Chrome 131" with the whole User-Agent in the title. */
+/** "127.0.0.1" over "Chrome 131", the whole User-Agent in the title. */
 function origin(row) {
   const agent = row.user_agent || "";
   const known = /(Edg|Firefox|Chrome|Safari|python-requests|curl)\/(\d+)/.exec(agent);
   const short = known ? `${known[1] === "Edg" ? "Edge" : known[1]} ${known[2]}` : agent.slice(0, 16) + (agent.length > 16 ? "…" : "");
-  const text = [row.address, short].filter(Boolean).join(" · ");
-  return h("td", { class: "origin hint", title: [row.address, agent].filter(Boolean).join(" ") }, text || "—");
+  const lines = [row.address, short].filter(Boolean).map((line) => h("div", null, line));
+  return h("td", { class: "origin hint", title: [row.address, agent].filter(Boolean).join(" ") || null }, lines.length ? lines : "—");
 }
 
 /** Where a row's target is shown: entry:12 → the entry, veto:3 → vetoes, period:2026-11 → months … */
@@ -145,14 +145,14 @@ export default function mount(container, params) {
     const render = () => {
       const older = start > 0 ? button(`更早的记录（还有 ${start} 条）`, (e) => act(e.currentTarget, more), "secondary small",
         { "data-test": "a-older" }) : null;
-      out.replaceChildren(
+      out.replaceChildren(...[
         h("p", { class: "hint", "data-test": "a-count" }, `共 ${total} 条，最新在上；已显示 ${shown.length} 条`),
         table(["时间", "操作人", "操作", "对象", "理由", "内容", "来源"], shown.map((r) => h("tr", { "data-action": r.action, "data-id": r.id },
           h("td", { class: "when" }, new Date(r.at).toLocaleString("zh-CN", { timeZone: c.tz })), h("td", null, r.actor),
           h("td", { class: "what" }, ACTIONS[r.action] || r.action), h("td", { class: "target" }, link(r)),
           h("td", { class: "reason" }, r.reason || ""), h("td", { class: "detail" }, pairs(r.detail, c.tz)), origin(r))),
         { class: "grid audit-trail" }),
-        older);
+        older].filter(Boolean));
     };
 
     async function search() {
