@@ -8,7 +8,7 @@ from __future__ import annotations
 import os
 import re
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from urllib.parse import unquote
 from zoneinfo import ZoneInfo
 
@@ -17,6 +17,8 @@ import requests
 from conftest import competition_body
 from playwright.sync_api import expect
 from test_console_browser import DOCS, office, open_app, tab, token  # noqa: F401 - fixtures
+
+from scoring.clock import utcnow
 
 pytestmark = pytest.mark.browser
 
@@ -45,7 +47,7 @@ def trail(office):  # noqa: F811 - the fixture, passed on
     r = requests.post(f"{api}/auth/token", json={"username": "shenji", "password": "shenji-pass-2026"}, timeout=10)
     assert r.status_code == 200, r.text
     supervisor = {"Authorization": f"Bearer {r.json()['token']}"}
-    observed = (datetime.now(timezone.utc) - timedelta(hours=1)).replace(microsecond=0).isoformat()
+    observed = (utcnow() - timedelta(hours=1)).replace(microsecond=0).isoformat()
     results = call("POST", f"/competitions/{cid}/entries", {"entries": [
         {"client_id": str(uuid.uuid4()), "section": "LJ-01", "team": None, "criterion": "safety", "item": "S1",
          "kind": "deduction", "points": 1 + i % 3, "observed_at": observed, "note": "临边防护缺失"}
@@ -142,7 +144,7 @@ def test_the_audit_screen_pages_names_and_filters_a_long_trail(open_app, office,
 
     # 起始日期 is a day on the competition's clock (Los Angeles), whatever the browser's (Shanghai)
     tab(page, "audit")
-    today = datetime.now(ZoneInfo(ZONE)).date()
+    today = utcnow().astimezone(ZoneInfo(ZONE)).date()
     page.fill("[data-test=a-since]", (today + timedelta(days=1)).isoformat())
     page.locator("[data-test=a-since]").dispatch_event("change")
     expect(page.locator("[data-test=a-count]")).to_contain_text("共 0 条")

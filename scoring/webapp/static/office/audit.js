@@ -117,6 +117,7 @@ export default function mount(container, params) {
     let shown = [];  // newest first
     let total = 0;
     let start = 0;   // the trail's index (oldest first) of the oldest row shown
+    let shownQuery = "";  // the filters of the rows shown: 更早的记录 goes on with them, whatever was typed since
 
     const query = () => {
       const day = since.value && instantOf(`${since.value}T00:00`, c.tz);
@@ -162,6 +163,7 @@ export default function mount(container, params) {
       let rows = first.data;
       if (first.total > PAGE) rows = await range(q, first.total - PAGE, first.total);
       if (mine !== searches) return;  // a later filter's answer wins, however late this one arrives
+      shownQuery = q;
       total = first.total;
       start = Math.max(0, total - PAGE);
       shown = rows.reverse();
@@ -171,7 +173,7 @@ export default function mount(container, params) {
     async function more() {
       const mine = searches;
       const from = Math.max(0, start - PAGE);
-      const rows = await range(query(), from, start);
+      const rows = await range(shownQuery, from, start);
       if (mine !== searches) return;
       start = from;
       const seen = new Set(shown.map((r) => r.id));
