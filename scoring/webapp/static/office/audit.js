@@ -99,7 +99,8 @@ function link(row) {
   const [kind, id] = (row.target || "").split(":");
   const d = row.detail || {};
   const to = { entry: `#/entries/${d.period || ""}/all/${id}`, veto: "#/vetoes", period: "#/months", user: "#/people",
-    token: "#/people", recipient: "#/mail", channel: `#/channels/${id}`, section: "#/setup", team: "#/setup", competition: "#/setup" }[kind];
+    token: "#/people", recipient: "#/mail", channel: `#/channels/${id}`, section: "#/setup", team: "#/setup", competition: "#/setup",
+    criterion: "#/setup", item: "#/setup", notice: "#/notices/all" }[kind];
   return to ? h("a", { href: to, "data-test": "audit-link" }, row.target) : row.target || "—";
 }
 
