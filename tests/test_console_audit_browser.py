@@ -153,3 +153,20 @@ def test_the_audit_screen_pages_names_and_filters_a_long_trail(open_app, office,
     expect(page.locator("[data-test=a-count]")).to_contain_text(f"共 {total} 条")
     midnight = datetime.combine(today, datetime.min.time(), tzinfo=ZoneInfo(ZONE)).isoformat()
     assert any(f"since={midnight}" in unquote(url) for url in page.loaded if "/audit?" in url), midnight
+
+
+def test_every_action_the_service_records_has_a_chinese_name():
+    """The 操作 column and filter name every action a `record(` call (or a rulebook correction) writes."""
+    from conftest import ROOT
+
+    recorded = set()
+    for path in (ROOT / "scoring").rglob("*.py"):
+        text = path.read_text(encoding="utf-8")
+        recorded |= set(re.findall(r'\b(?:record|record_many|_correct)\((?:[^()"]*?,\s*)?"([a-z_]+\.[a-z_]+)"', text))
+        if 'record(f"notice.{action}"' in text:  # a review: passed or rejected
+            recorded |= {"notice.passed", "notice.rejected"}
+    assert {"entry.posted", "notice.overdue", "criterion.updated", "user.password_set"} <= recorded, recorded
+    screen = (ROOT / "scoring/webapp/static/office/audit.js").read_text(encoding="utf-8")
+    named = dict(re.findall(r'"([a-z_]+\.[a-z_]+)": "([^"]+)"', screen))
+    assert recorded - named.keys() == set()
+    assert not [name for name in named.values() if re.fullmatch(r"[a-z_.]+", name)]
