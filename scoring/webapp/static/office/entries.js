@@ -57,7 +57,8 @@ export default function mount(container, params) {
             ["分值", `${e.kind === "deduction" ? "扣" : "加"} ${num(e.points)} 分`], ["月份", e.period],
             ["检查时间", new Date(e.observed_at).toLocaleString("zh-CN", { timeZone: c.tz })], ["桩号", e.chainage || "—"],
             ["监理", e.supervisor], ["说明", e.note || "—"], ["状态", STATUS[e.status] || e.status],
-            ...(e.status === "void" ? [["作废理由", `${e.void_reason}（${e.voided_by || ""}）`]] : [])]
+            ...(e.status === "void" ? [["作废理由", `${e.void_reason}（${e.voided_by || ""}）`]] : []),
+            ["修改历史", h("a", { href: `#/audit/entry:${e.id}`, "data-test": "entry-history" }, "审计记录")]]
             .flatMap(([k, v]) => [h("dt", null, k), h("dd", null, v)])),
         photos,
         e.status === "void" ? null : button("作废…", async (ev) => {
