@@ -54,6 +54,23 @@ def test_filters_and_pagination(client, world, api):
     api.problem(client.get(world.url("/audit?since=2026-11-01T00:00:00"), headers=world.headers()), 422, "since")
 
 
+def test_a_long_trail_is_read_newest_first_page_by_page_back(client, world, api):
+    """The office reads the newest changes first, then pages back by the last id it has (no offset)."""
+    for n in range(7):
+        api.post(who="sup1", note=f"第{n}条")
+    everything = api.audit("?per_page=500")
+    newest = client.get(world.url("/audit?order=newest&per_page=3"), headers=world.headers())
+    assert newest.get_json() == everything[::-1][:3] and newest.headers["X-Total-Count"] == str(len(everything))
+    back, seen = newest.get_json(), []
+    while back:
+        seen += back
+        back = api.audit(f"?order=newest&per_page=3&before={back[-1]['id']}")
+    assert seen == everything[::-1]  # every row once, newest to oldest
+    assert api.audit(f"?before={everything[2]['id']}") == everything[:2]  # oldest first, older than a row
+    api.problem(client.get(world.url("/audit?order=random"), headers=world.headers()), 422, "order")
+    api.problem(client.get(world.url("/audit?before=0"), headers=world.headers()), 422, "before")
+
+
 @pytest.mark.parametrize("who,status", [("sup1", 403), ("viewer", 403), ("wall", 403), (None, 401), ("bad", 401)])
 def test_only_admin_reads_the_audit(api, who, status):
     api.get("/audit", who=who, status=status)

@@ -97,6 +97,10 @@ def test_the_audit_screen_pages_names_and_filters_a_long_trail(open_app, office,
     if total <= 200:
         expect(page.locator("[data-test=a-older]")).to_have_count(0)
         expect(rows.last).to_have_attribute("data-id", str(everything[0]["id"]))  # the trail's first row
+    # read newest first and paged back by id, never by an offset the database must skip through
+    asked = [url for url in page.loaded if "/audit?" in url]
+    assert asked and all("order=newest" in url and "&page=" not in url for url in asked), asked
+    assert any(f"before={newest[99]}" in url for url in asked), asked
 
     # no JSON and no null on screen; every action in Chinese
     cells = page.locator("table.audit-trail tbody td").all_inner_texts()

@@ -23,6 +23,11 @@ class AuditFilter(PageArgs):
     target = ma.fields.String(validate=ma.validate.Length(max=80), metadata={
         "description": "What the change was made to: `entry:52`, `period:2026-11`, `veto:3`; a kind alone "
                        "(`entry`) gives every change to things of that kind."})
+    order = ma.fields.String(load_default="oldest", validate=ma.validate.OneOf(["oldest", "newest"]), metadata={
+        "description": "`oldest` first (the default) or `newest` first."})
+    before = ma.fields.Integer(validate=ma.validate.Range(min=1, max=2**31 - 1), metadata={
+        "description": "Only the rows older than this id: with `order=newest`, the next page back through a long "
+                       "trail (pass the last id shown) without counting past every newer row."})
 
 
 class AuditOut(ma.Schema):
@@ -66,13 +71,16 @@ def _codes(model) -> dict[int, str]:
 @blp.arguments(AuditFilter, location="query")
 @blp.response(200, AuditOut(many=True))
 def list_audit(args, cid):
-    """Every change to the competition, oldest first. Append-only: nothing edits or deletes it."""
+    """Every change to the competition, oldest first (`order=newest`: newest first; `before=<id>`: older than that
+    row, to page back). Append-only: nothing edits or deletes it."""
     competition = get_competition(cid)
     g.audit_zone, g.audit_cid = ZoneInfo(competition.timezone), cid
     # Office-wide changes (users and tokens without a competition) belong to every trail.
     stmt = (select(AuditEvent)
             .where(or_(AuditEvent.competition_id == cid, AuditEvent.competition_id.is_(None)))
-            .order_by(AuditEvent.id))
+            .order_by(AuditEvent.id.desc() if args["order"] == "newest" else AuditEvent.id))
+    if "before" in args:
+        stmt = stmt.where(AuditEvent.id < args["before"])
     if "since" in args:
         stmt = stmt.where(AuditEvent.at >= args["since"])
     if "actor" in args:

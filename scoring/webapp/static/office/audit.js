@@ -117,7 +117,6 @@ export default function mount(container, params) {
     let searches = 0;
     let shown = [];  // newest first
     let total = 0;
-    let start = 0;   // the trail's index (oldest first) of the oldest row shown
     let shownQuery = "";  // the filters of the rows shown: 更早的记录 goes on with them, whatever was typed since
 
     const query = () => {
@@ -127,25 +126,16 @@ export default function mount(container, params) {
         target.value.trim() && `target=${encodeURIComponent(target.value.trim())}`,
         day && `since=${encodeURIComponent(isoInZone(day, c.tz))}`].filter(Boolean).join("&");
     };
-    const page = async (q, number) => {
-      const { data, headers } = await api.get(`/competitions/${c.cid}/audit?${q ? `${q}&` : ""}per_page=${PAGE}&page=${number}`);
+    // Newest first, and back a page at a time from the oldest row shown (`before`): no offset, however long the trail.
+    const page = async (q, before) => {
+      const { data, headers } = await api.get(`/competitions/${c.cid}/audit?${q ? `${q}&` : ""}order=newest&per_page=${PAGE}${
+        before ? `&before=${before}` : ""}`);
       return { data, total: Number(headers.get("X-Total-Count") || data.length) };
-    };
-    /** Rows [from, to) of the trail (oldest first), from the one or two pages they lie on. */
-    const range = async (q, from, to) => {
-      const rows = [];
-      for (let p = Math.floor(from / PAGE) + 1; p <= Math.floor((to - 1) / PAGE) + 1; p++) {
-        const { data } = await page(q, p);
-        data.forEach((row, i) => {
-          const index = (p - 1) * PAGE + i;
-          if (index >= from && index < to) rows.push(row);
-        });
-      }
-      return rows;
     };
 
     const render = () => {
-      const older = start > 0 ? button(`更早的记录（还有 ${start} 条）`, (e) => act(e.currentTarget, more), "secondary small",
+      const left = total - shown.length;
+      const older = left > 0 ? button(`更早的记录（还有 ${left} 条）`, (e) => act(e.currentTarget, more), "secondary small",
         { "data-test": "a-older" }) : null;
       out.replaceChildren(...[
         h("p", { class: "hint", "data-test": "a-count" }, `共 ${total} 条，最新在上；已显示 ${shown.length} 条`),
@@ -160,25 +150,20 @@ export default function mount(container, params) {
     async function search() {
       const mine = ++searches;
       const q = query();
-      const first = await page(q, 1);
-      let rows = first.data;
-      if (first.total > PAGE) rows = await range(q, first.total - PAGE, first.total);
+      const first = await page(q);
       if (mine !== searches) return;  // a later filter's answer wins, however late this one arrives
       shownQuery = q;
       total = first.total;
-      start = Math.max(0, total - PAGE);
-      shown = rows.reverse();
+      shown = first.data;
       render();
     }
 
     async function more() {
       const mine = searches;
-      const from = Math.max(0, start - PAGE);
-      const rows = await range(shownQuery, from, start);
+      const { data } = await page(shownQuery, shown[shown.length - 1].id);
       if (mine !== searches) return;
-      start = from;
-      const seen = new Set(shown.map((r) => r.id));
-      shown.push(...rows.reverse().filter((r) => !seen.has(r.id)));
+      shown.push(...data);
+      if (!data.length) total = shown.length;  // nothing older after all: no button that brings nothing
       render();
     }
 
