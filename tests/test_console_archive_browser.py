@@ -13,7 +13,7 @@ import pytest
 import requests
 from conftest import competition_body
 from playwright.sync_api import expect
-from test_console_browser import DOCS, confirm, office, open_app, tab, token  # noqa: F401 - fixtures
+from test_console_browser import DOCS, confirm, office, office_api, open_app, tab  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -21,18 +21,10 @@ REAL, SANDBOX = "外环二期五比五赛", "培训演练（沙盒）"
 
 
 @pytest.fixture
-def two(office):  # noqa: F811 - the fixture, passed on
+def two(office_api):  # noqa: F811 - the fixture, passed on
     """Two competitions made through the API (the real one first: the console starts in it), a section each and a
     supervisor of the sandbox. Yields (api base URL, admin headers, real cid, sandbox cid, supervisor headers)."""
-    server, _ = office
-    admin = {"Authorization": f"Bearer {token(server, 'office')}"}
-    api = f"{server.url}/api/v1"
-
-    def call(method: str, path: str, body: dict, status: int = 201) -> dict:
-        r = requests.request(method, api + path, json=body, headers=admin, timeout=30)
-        assert r.status_code == status, r.text
-        return r.json()
-
+    call = office_api.call
     real = call("POST", "/competitions", competition_body(name=REAL))["id"]
     sandbox = call("POST", "/competitions", competition_body(name=SANDBOX, organizer="培训组"))["id"]
     for cid, code in ((real, "LJ-01"), (sandbox, "SB-01")):
@@ -40,9 +32,7 @@ def two(office):  # noqa: F811 - the fixture, passed on
                                                       "contractor": "山东路桥集团"})
     call("POST", "/users", {"username": "shiyan", "password": "shiyan-pass-2026", "role": "supervisor",
                             "competition": sandbox, "sections": ["SB-01"]})
-    r = requests.post(f"{api}/auth/token", json={"username": "shiyan", "password": "shiyan-pass-2026"}, timeout=10)
-    assert r.status_code == 200, r.text
-    yield api, admin, real, sandbox, {"Authorization": f"Bearer {r.json()['token']}"}
+    yield office_api.url, office_api.admin, real, sandbox, office_api.login("shiyan", "shiyan-pass-2026")
 
 
 def test_the_office_archives_and_restores_a_competition_in_the_console(open_app, two, months, tmp_path):  # noqa: F811

@@ -16,7 +16,7 @@ import pytest
 import requests
 from conftest import competition_body
 from playwright.sync_api import expect
-from test_console_browser import DOCS, office, open_app, tab, token  # noqa: F401 - fixtures
+from test_console_browser import DOCS, office, office_api, open_app, tab  # noqa: F401 - fixtures
 
 from scoring.clock import utcnow
 
@@ -27,26 +27,16 @@ POSTED = 120
 
 
 @pytest.fixture
-def trail(office):  # noqa: F811 - the fixture, passed on
+def trail(office_api):  # noqa: F811 - the fixture, passed on
     """A competition on Los Angeles time, a supervisor who posts 120 entries in one batch, one of them voided with a
     reason and a section renamed. Yields (api base URL, admin headers, cid, the entry ids posted)."""
-    server, _ = office
-    admin = {"Authorization": f"Bearer {token(server, 'office')}"}
-    api = f"{server.url}/api/v1"
-
-    def call(method: str, path: str, body: dict, status: int = 201, headers: dict = admin) -> dict:
-        r = requests.request(method, api + path, json=body, headers=headers, timeout=60)
-        assert r.status_code == status, r.text
-        return r.json()
-
+    call = office_api.call
     cid = call("POST", "/competitions", competition_body(name="审计演练", timezone=ZONE))["id"]
     call("POST", f"/competitions/{cid}/sections", {"code": "LJ-01", "name": "一标段", "start_km": 0, "end_km": 40,
                                                   "contractor": "山东路桥集团"})
     call("POST", "/users", {"username": "shenji", "password": "shenji-pass-2026", "role": "supervisor",
                             "competition": cid, "sections": ["LJ-01"]})
-    r = requests.post(f"{api}/auth/token", json={"username": "shenji", "password": "shenji-pass-2026"}, timeout=10)
-    assert r.status_code == 200, r.text
-    supervisor = {"Authorization": f"Bearer {r.json()['token']}"}
+    supervisor = office_api.login("shenji", "shenji-pass-2026")
     observed = (utcnow() - timedelta(hours=1)).replace(microsecond=0).isoformat()
     results = call("POST", f"/competitions/{cid}/entries", {"entries": [
         {"client_id": str(uuid.uuid4()), "section": "LJ-01", "team": None, "criterion": "safety", "item": "S1",
@@ -56,7 +46,7 @@ def trail(office):  # noqa: F811 - the fixture, passed on
     ids = [x["id"] for x in results]
     call("POST", f"/entries/{ids[5]}/void", {"reason": "重复记分，作废"}, status=200)
     call("PATCH", f"/competitions/{cid}/sections/LJ-01", {"name": "一标段（改）", "reason": "更名"}, status=200)
-    yield api, admin, cid, ids
+    yield office_api.url, office_api.admin, cid, ids
 
 
 def test_the_audit_screen_pages_names_and_filters_a_long_trail(open_app, office, trail, tmp_path):  # noqa: F811

@@ -84,6 +84,30 @@ def token(server, who: str) -> str:
     return r.json()["token"]
 
 
+class OfficeApi:
+    """The API as the office's admin calls it from a test; a user made here logs in with `login`."""
+
+    def __init__(self, server):
+        self.url = f"{server.url}/api/v1"
+        self.admin = {"Authorization": f"Bearer {token(server, 'office')}"}
+
+    def call(self, method: str, path: str, body: dict | None = None, status: int = 201,
+             headers: dict | None = None) -> dict:
+        r = requests.request(method, self.url + path, json=body, headers=headers or self.admin, timeout=60)
+        assert r.status_code == status, r.text
+        return r.json()
+
+    def login(self, username: str, password: str) -> dict:
+        r = requests.post(f"{self.url}/auth/token", json={"username": username, "password": password}, timeout=10)
+        assert r.status_code == 200, r.text
+        return {"Authorization": f"Bearer {r.json()['token']}"}
+
+
+@pytest.fixture
+def office_api(office):
+    return OfficeApi(office[0])
+
+
 def tab(page, name: str):
     page.click(f"a[data-screen={name}]")
     expect(page.locator(f"section.office.{'leaders' if name == 'leaders' else name}")).to_be_visible()

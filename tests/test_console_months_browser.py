@@ -12,7 +12,7 @@ import pytest
 import requests
 from conftest import competition_body
 from playwright.sync_api import expect
-from test_console_browser import DOCS, PASSWORDS, confirm, office, open_app, tab, token  # noqa: F401 - fixtures
+from test_console_browser import DOCS, confirm, office, office_api, open_app, tab  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.browser
 
@@ -20,19 +20,11 @@ RECIPIENTS = (("director@example.org", "指挥部", "all"), ("lj02@example.org",
 
 
 @pytest.fixture
-def season(office, months):  # noqa: F811 - the fixture, passed on
+def season(office_api, months):  # noqa: F811 - the fixture, passed on
     """A competition made through the API as the office would have it (the service's default policy: closed by
     itself on the 3rd at 00:30, no approval, no quarter mail), three sections, two recipients, a supervisor's
     postings of last month (LJ-02 first: the flag goes there). Yields (api base URL, admin headers)."""
-    server, _ = office
-    admin = {"Authorization": f"Bearer {token(server, 'office')}"}
-    api = f"{server.url}/api/v1"
-
-    def call(method: str, path: str, body: dict, status: int = 201) -> dict:
-        r = requests.request(method, api + path, json=body, headers=admin, timeout=30)
-        assert r.status_code == status, r.text
-        return r.json()
-
+    call, api, admin = office_api.call, office_api.url, office_api.admin
     cid = call("POST", "/competitions", competition_body(name="外环三期五比五赛"))["id"]
     base = f"/competitions/{cid}"
     for code, name, start, end in (("LJ-01", "一标段", 0, 40), ("LJ-02", "二标段", 40, 80),
@@ -43,8 +35,7 @@ def season(office, months):  # noqa: F811 - the fixture, passed on
         call("POST", f"{base}/recipients", {"email": email, "name": name, "scope": scope})
     call("POST", "/users", {"username": "jianli2", "password": "jianli2-pass-2026", "role": "supervisor",
                             "competition": cid, "sections": ["LJ-01", "LJ-02", "LJ-03"]})
-    r = requests.post(f"{api}/auth/token", json={"username": "jianli2", "password": "jianli2-pass-2026"}, timeout=10)
-    sup = {"Authorization": f"Bearer {r.json()['token']}"}
+    sup = office_api.login("jianli2", "jianli2-pass-2026")
     for n, (section, points) in enumerate((("LJ-01", 3), ("LJ-02", 1), ("LJ-03", 2))):
         r = requests.post(f"{api}{base}/entries", headers=sup, timeout=30, json={
             "client_id": f"00000000-0000-4000-8000-0000000001{n:02d}", "section": section, "team": None,
