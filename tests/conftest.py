@@ -488,7 +488,7 @@ class LiveServer:
         self.stop()
         raise RuntimeError("gunicorn did not start in time")
 
-    def log_tail(self, size: int = 4000) -> str:
+    def log_tail(self, size: int = 8000) -> str:
         log = Path(self.log.name)
         self.last_log = log.read_bytes()[-size:].decode(errors="replace") if log.exists() else self.last_log
         return self.last_log
