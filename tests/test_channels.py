@@ -119,6 +119,8 @@ def test_a_removed_channel_gets_nothing_more_and_keeps_its_history(client, world
         (f"veto:{veto['id']}:imposed", "cancelled"), (f"veto:{veto['id'] - 1}:imposed", "sent")]
     assert len(wecom["bot"].messages) == 1 and len(bots["feishu"]["bot"].messages) == 3
     assert [c["kind"] for c in api.get("/channels").get_json()] == ["dingtalk", "feishu"]
+    (stopped,) = api.get("/channels?stopped=true").get_json()  # still listed, as stopped, masked as ever
+    assert stopped["id"] == wecom["id"] and stopped["removed_at"] and "****" in stopped["url"]
     api.problem(client.delete(world.url(f"/channels/{wecom['id']}"), headers=world.headers()), 404)
 
 

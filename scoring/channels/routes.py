@@ -1,3 +1,4 @@
+import marshmallow as ma
 from flask_smorest import Blueprint
 from sqlalchemy import select
 
@@ -22,14 +23,20 @@ def post_channel(data, cid):
     return channel
 
 
+class ChannelFilter(PageArgs):
+    stopped = ma.fields.Boolean(load_default=False, metadata={
+        "description": "true: the stopped ones (removed_at set), whose messages stay on record."})
+
+
 @blp.get("/channels")
 @roles("admin")
-@blp.arguments(PageArgs, location="query")
+@blp.arguments(ChannelFilter, location="query")
 @blp.response(200, ChannelOut(many=True))
 def list_channels(args, cid):
+    """The group bots in use; `?stopped=true`: the stopped ones (their history is kept)."""
     get_competition(cid)
-    return paginate(select(Channel).where(Channel.competition_id == cid, Channel.removed_at.is_(None))
-                    .order_by(Channel.id), args)
+    stopped = Channel.removed_at.is_not(None) if args["stopped"] else Channel.removed_at.is_(None)
+    return paginate(select(Channel).where(Channel.competition_id == cid, stopped).order_by(Channel.id), args)
 
 
 @blp.delete("/channels/<int:channel_id>")

@@ -1,8 +1,8 @@
 // Group bots (群机器人, CONTRACT.md §8): the competition's channels with the address masked as the API gives it,
 // a new one (platform, webhook address, the signing secret of DingTalk and Feishu, the events), stopping one
-// (its history stays) and each channel's deliveries. GET …/channels lists the channels in use only; a stopped
-// one is found in the audit trail (channel.created / channel.removed, masked there too), so its history
-// stays within reach. A secret is sent once and never shown again: the screen has only the API's mask of it.
+// (its history stays) and each channel's deliveries; a stopped one is listed too (GET …/channels?stopped=true),
+// so its history stays within reach. A secret is sent once and never shown again: the screen has only the API's
+// mask of it.
 
 import { act, api, button, explain, field, frame, h, load, modal, noCompetition, select, table, toast, translate } from "./ui.js";
 
@@ -47,17 +47,10 @@ export default function mount(container, params) {
   let c = null;
   const when = (iso) => (iso ? new Date(iso).toLocaleString("zh-CN", { timeZone: c.tz }) : "—");
 
-  /** The channels in use (the API's list), then the stopped ones (the audit trail), each in the order they were added. */
+  /** The channels in use, then the stopped ones (their history is kept), each in the order they were added. */
   async function channels(base) {
-    const [active, made, stopped] = await Promise.all([api.getAll(`${base}/channels`),
-      api.getAll(`${base}/audit?action=channel.created`).catch(() => []),
-      api.getAll(`${base}/audit?action=channel.removed`).catch(() => [])]);
-    const idOf = (row) => Number(String(row.target || "").split(":")[1]);
-    const events = new Map(made.map((row) => [idOf(row), row.detail || {}]));
-    const gone = stopped.filter((row) => row.detail && row.detail.kind && !active.some((a) => a.id === idOf(row)))
-      .map((row) => ({ id: idOf(row), kind: row.detail.kind, url: row.detail.url, secret: (events.get(idOf(row)) || {}).secret || null,
-        events: (events.get(idOf(row)) || {}).events || [], removed_at: row.at }));
-    return [...active, ...gone.sort((a, b) => a.id - b.id)];
+    const [active, stopped] = await Promise.all([api.getAll(`${base}/channels`), api.getAll(`${base}/channels?stopped=true`)]);
+    return [...active, ...stopped];
   }
 
   async function showDeliveries(channel) {
